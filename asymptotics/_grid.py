@@ -1,0 +1,56 @@
+"""Evaluating theory functions over parameter grids: one compilation per grid shape.
+
+A theory function takes a :class:`~w2s.problem.Problem` and returns a scalar (or a pytree of
+scalars). :func:`on_grid` broadcasts the given grids of scalar fields against each other,
+flattens them, and evaluates ``fn`` with ``jax.vmap`` inside one ``jax.jit``; the compiled
+function is cached per (fn, fields), and JAX's own cache keys it by the grid's shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from w2s.problem import _SCALARS, Problem, ProblemError, check_scalar
+
+__all__ = ["on_grid", "batched"]
+
+
+@functools.lru_cache(maxsize=None)
+def batched(fn: Callable, names: tuple[str, ...]) -> Callable:
+    """``jit(vmap(fn))`` over the named scalar fields: ``batched(fn, names)(problem, *flat_values)``."""
+
+    def one(problem: Problem, *values):
+        return fn(dataclasses.replace(problem, **dict(zip(names, values))))
+
+    return jax.jit(jax.vmap(one, in_axes=(None,) + (0,) * len(names)))
+
+
+def on_grid(fn: Callable, problem: Problem, **grids: Any):
+    """Evaluate ``fn`` at every point of broadcast grids of scalar fields.
+
+    Args:
+        fn: a pure JAX theory function of a Problem.
+        problem: the base problem; fields not in ``grids`` keep its values.
+        **grids: scalar field name -> array of values; arrays are broadcast together
+            (use ``np.meshgrid`` or ``[:, None]`` / ``[None, :]`` for a product grid).
+
+    Returns:
+        ``fn``'s output with the broadcast grid shape prepended to every leaf.
+    """
+    for name, values in grids.items():
+        if name not in _SCALARS:
+            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(_SCALARS)})")
+        check_scalar(name, values)
+    names = tuple(sorted(grids))
+    arrays = np.broadcast_arrays(*(np.asarray(grids[k], dtype=np.float64) for k in names))
+    shape = arrays[0].shape if arrays else ()
+    flat = [jnp.asarray(a.reshape(-1)) for a in arrays]
+    out = batched(fn, names)(problem, *flat)
+    return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)

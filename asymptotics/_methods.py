@@ -1,0 +1,58 @@
+"""The registry of theory methods: each maps a Problem to its teacher and student risks.
+
+``"paper"`` is the leading-order trace form of the paper's printed results (`_paper.py`).
+Further methods register themselves here with :func:`register`; every consumer (the CLI,
+figures, the explorer) goes through :func:`risks`, so a new method needs no other change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from w2s.problem import Problem, ProblemError
+
+from ._paper import student_risk_paper, teacher_risk_paper
+
+__all__ = ["Method", "METHODS", "register", "risks", "DEFAULT_METHOD"]
+
+
+class Method(NamedTuple):
+    teacher_risk: Callable[[Problem], jnp.ndarray]
+    student_risk: Callable[[Problem], jnp.ndarray]
+    description: str
+
+
+METHODS: dict[str, Method] = {}
+DEFAULT_METHOD = "paper"
+
+
+def register(name: str, method: Method) -> None:
+    METHODS[name] = method
+
+
+register(
+    "paper",
+    Method(
+        teacher_risk_paper,
+        student_risk_paper,
+        "leading order in gamma_z, ridgeless, N = inf (the paper's printed forms under mean-shift)",
+    ),
+)
+
+
+def risks(problem: Problem, method: str = DEFAULT_METHOD) -> dict[str, jnp.ndarray]:
+    """Teacher risk, student risk, W2S gain and relative gain of ``problem`` by ``method``.
+
+    Returns a dict with keys ``teacher_risk``, ``student_risk``, ``gain``, ``relative_gain``;
+    pure JAX, so it can be jitted, vmapped (see :func:`on_grid`) and differentiated.
+    """
+    if method not in METHODS:
+        raise ProblemError(f"method: must be one of {sorted(METHODS)}, got {method!r}")
+    m = METHODS[method]
+    teacher = m.teacher_risk(problem)
+    student = m.student_risk(problem)
+    gain = teacher - student
+    return {"teacher_risk": teacher, "student_risk": student, "gain": gain, "relative_gain": gain / teacher}

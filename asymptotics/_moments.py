@@ -1,0 +1,63 @@
+r"""Population moments of the group features under D(eta), for both group models.
+
+Both models share :math:`E_\eta\xi = \eta\mu_\xi`; they differ in the second moment:
+
+.. math:: E_\eta \xi\xi^\top = \sigma_\xi^2 I + h(\eta)\,\mu_\xi\mu_\xi^\top,\qquad
+          h(\eta) = \eta \ \text{(mixture)},\quad h(\eta) = \eta^2 \ \text{(mean-shift)}.
+
+With :math:`x = [1; \xi]` the teacher and student group features are linear maps
+:math:`w = A_T x`, :math:`\psi = A_S x` with :math:`A_T = \mathrm{diag}(1, T^\top)`,
+:math:`A_S = \mathrm{diag}(1, S^\top)`, so every second moment is :math:`A G_\eta A'^\top`
+with :math:`G_\eta = E_\eta x x^\top`.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from w2s.problem import Problem
+
+
+def shift_weight(problem: Problem, eta):
+    """h(eta): the weight of mu mu^T in E xi xi^T (eta for the mixture, eta^2 for mean-shift)."""
+    return eta if problem.group_model == "mixture" else eta * eta
+
+
+def augmented_moment(problem: Problem, eta):
+    r"""G_eta = E_eta [1; xi][1; xi]^T, shape (p + 1, p + 1)."""
+    mu = jnp.asarray(problem.mu_xi)
+    p = mu.shape[0]
+    top = jnp.concatenate([jnp.ones((1,)), eta * mu])
+    lower = problem.sigma_xi2 * jnp.eye(p) + shift_weight(problem, eta) * jnp.outer(mu, mu)
+    return jnp.concatenate([top[None, :], jnp.concatenate([eta * mu[:, None], lower], axis=1)], axis=0)
+
+
+def embed(M):
+    """diag(1, M^T): the map from [1; xi] to [1; M^T xi]."""
+    M = jnp.asarray(M)
+    p, k = M.shape
+    out = jnp.zeros((k + 1, p + 1), dtype=M.dtype)
+    return out.at[0, 0].set(1.0).at[1:, 1:].set(M.T)
+
+
+def teacher_moment(problem: Problem, eta):
+    """M_eta = E_eta w w^T, shape (p_T, p_T)."""
+    A = embed(problem.T)
+    return A @ augmented_moment(problem, eta) @ A.T
+
+
+def student_moment(problem: Problem, eta):
+    """K_eta = E_eta psi psi^T, shape (p_S, p_S)."""
+    A = embed(problem.S)
+    return A @ augmented_moment(problem, eta) @ A.T
+
+
+def cross_moment(problem: Problem, eta):
+    """E_eta w psi^T, shape (p_T, p_S)."""
+    return embed(problem.T) @ augmented_moment(problem, eta) @ embed(problem.S).T
+
+
+def projection(problem: Problem, eta):
+    r"""P = E_eta[w psi^T] (E_eta psi psi^T)^{-1}: the population least-squares map psi -> w, (p_T, p_S)."""
+    K = student_moment(problem, eta)
+    return jnp.linalg.solve(K, cross_moment(problem, eta).T).T

@@ -1,0 +1,57 @@
+"""The ``w2s`` command line.
+
+Each subcommand lives in its own module under :mod:`w2s.commands` exposing ``HELP`` (one
+line), ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when
+their command runs, so ``w2s --help`` stays fast. Any :class:`ValueError` raised for bad
+input (``ProblemError`` and friends) becomes a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .problem import ProblemError
+
+# name -> (module, one-line help). Register new commands here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "theory": ("w2s.commands.theory", "predicted teacher/student risks and W2S gain of a problem"),
+}
+
+
+class InputError(ValueError):
+    """Bad command-line input: reported as one line with exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser_for(argv)
+    args = parser.parse_args(argv)
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except (ProblemError, InputError) as e:
+        print(f"w2s {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"w2s {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser with argument definitions loaded for the command named in ``argv`` only."""
+    parser = argparse.ArgumentParser(
+        prog="w2s", description="Weak-to-strong generalization under spurious correlations: theory and simulation."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(_module=module)
+        if name == chosen:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``w2s`` subcommand (see :mod:`w2s.cli`)."""

@@ -1,0 +1,50 @@
+"""``w2s theory``: predicted risks and gain of one problem."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_problem_arguments, dump_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_problem_arguments(parser)
+    import asymptotics
+
+    parser.add_argument(
+        "--method",
+        choices=sorted(asymptotics.METHODS),
+        default=asymptotics.DEFAULT_METHOD,
+        help=f"theory method (default: {asymptotics.DEFAULT_METHOD})",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asymptotics
+    from w2s.problem import load_problem
+
+    problem = load_problem(args.config, args.overrides)
+    out = {k: float(v) for k, v in asymptotics.risks(problem, args.method).items()}
+    extra = {}
+    if args.method == "paper":
+        extra["eta_u_star"] = float(asymptotics.eta_u_star_paper(problem))
+        extra["failure_threshold_mu_T2"] = float(asymptotics.failure_threshold_paper(problem))
+    result = {**out, **extra, "method": args.method, "problem": problem.to_dict()}
+    if args.json:
+        print(dump_json(result))
+        return 0
+    s = problem.summary()
+    print(
+        f"problem: {problem.group_model}, p_T={s['p_T']}, p_S={s['p_S']}, ||Xi||_F^2={s['similarity']:.4g}, "
+        f"||mu_T||^2/sigma_xi2={s['mu_T2']:.4g}, ||mu_S||^2/sigma_xi2={s['mu_S2']:.4g}"
+    )
+    print(
+        f"         eta_l={problem.eta_l:g} eta_u={problem.eta_u:g} eta_t={problem.eta_t:g} "
+        f"gamma={problem.gamma:g} nu={problem.nu:g} ridge_teacher={problem.ridge_teacher:g} "
+        f"ridge_student={problem.ridge_student:g}"
+    )
+    print(f"method:  {args.method}")
+    for k, v in {**out, **extra}.items():
+        print(f"  {k:<24} {v: .6g}")
+    return 0
