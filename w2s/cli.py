@@ -17,6 +17,7 @@ from .problem import ProblemError
 # name -> (module, one-line help). Register new commands here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "theory": ("w2s.commands.theory", "predicted teacher/student risks and W2S gain of a problem"),
+    "sweep": ("w2s.commands.sweep", "Monte-Carlo estimates over a parameter grid (resumable; --dask/--workers)"),
 }
 
 

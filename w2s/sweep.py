@@ -1,0 +1,367 @@
+"""Resumable parameter sweeps: independent cells, an atomic on-disk result store, optional Dask.
+
+A sweep is a list of :class:`Cell` s. A cell is one problem, one seed and one trial count (a
+grid point, or one chunk of a grid point's trials); it is computed by a *cell function*
+``fn(problem, *, trials, seed) -> dict`` (by default :func:`simulate.estimate`). Each finished
+cell is written to a :class:`Store` (a directory of JSON files, one per cell, named by a hash of
+the cell and the function) with a temporary file and :func:`os.replace`, so a file in the store
+is always a complete record. :func:`run` skips every cell already in the store: an interrupted
+sweep (killed, crashed, or out of time) resumes where it stopped and recomputes nothing that
+was done.
+
+Cells run in this process (on JAX's default device, CPU or GPU) unless a Dask scheduler is
+given (``dask="tcp://host:8786"``, :class:`distributed.Client`) or ``workers=K`` asks for a
+local Dask cluster of K worker processes. With Dask, results come back to this process and
+are written here, so the workers need no shared file system.
+
+Each record holds the cell (problem as :meth:`Problem.to_dict`, seed, trials), the function's
+name, its result, ``d_z``, the package and JAX versions and device of the process that
+computed it, this checkout's git revision, and the wall time.
+
+Example::
+
+    cells = grid_cells([problem.replace(eta_u=e) for e in etas], trials=8, seed=0, chunk=4)
+    results = run(cells, Store("results/cells"), workers=2)   # one result per cell
+    per_point = pool_by_point(cells, results)                  # chunks merged per problem
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .problem import Problem
+
+__all__ = ["Cell", "Store", "cell_key", "grid_cells", "pool", "pool_by_point", "run", "DEFAULT_FN"]
+
+DEFAULT_FN = "simulate:estimate"
+_REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: ``fn(problem, trials=trials, seed=seed)``."""
+
+    problem: Problem
+    seed: int
+    trials: int
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"))
+
+
+def _fn_name(fn: str | Callable) -> str:
+    if isinstance(fn, str):
+        return fn
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _resolve(fn: str | Callable) -> Callable:
+    if not isinstance(fn, str):
+        return fn
+    module, _, attr = fn.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def cell_key(cell: Cell, fn: str | Callable = DEFAULT_FN) -> str:
+    """A stable 24-hex-digit hash of the cell's problem, seed, trials and function name."""
+    text = _canonical(
+        {"problem": cell.problem.to_dict(), "seed": int(cell.seed), "trials": int(cell.trials), "fn": _fn_name(fn)}
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def grid_cells(problems: Iterable[Problem], *, trials: int, seed: int = 0, chunk: int | None = None) -> list[Cell]:
+    """Cells for ``trials`` trials at each problem, split into chunks of at most ``chunk`` trials.
+
+    The seed of chunk ``j`` at a problem is a hash of (problem, ``seed``, ``j``), not of the
+    problem's position in the list: refining or reordering a grid reuses the cells already done,
+    and different grid points get independent random numbers.
+    """
+    if trials < 1:
+        raise ValueError(f"trials: must be >= 1, got {trials}")
+    chunk = trials if chunk is None else chunk
+    if chunk < 1:
+        raise ValueError(f"chunk: must be >= 1, got {chunk}")
+    cells = []
+    for problem in problems:
+        base = _canonical(problem.to_dict())
+        for j, start in enumerate(range(0, trials, chunk)):
+            h = hashlib.sha256(f"{base}|{int(seed)}|{j}".encode()).digest()
+            cells.append(Cell(problem, int.from_bytes(h[:4], "little") >> 1, min(chunk, trials - start)))
+    return cells
+
+
+# ------------------------------------------------------------------------------------- store
+class Store:
+    """A directory of JSON records, one per finished cell, each written atomically."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def keys(self) -> set[str]:
+        return {p.stem for p in self.root.glob("*.json")}
+
+    def get(self, key: str) -> dict | None:
+        """The record for ``key``, or None when the cell has not finished."""
+        try:
+            return json.loads(self.path(key).read_text())
+        except FileNotFoundError:
+            return None
+
+    def put(self, key: str, record: dict) -> None:
+        """Write ``record`` to a temporary file and rename it into place (atomic on POSIX)."""
+        tmp = self.root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        with open(tmp, "w") as f:
+            f.write(json.dumps(_jsonable(record), indent=1, sort_keys=True))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path(key))
+
+
+# --------------------------------------------------------------------------------- compute
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict[str, str]:
+    """Versions and device of the process computing a cell (a Dask worker's own, under Dask)."""
+    import jax
+
+    import w2s
+
+    return {
+        "w2s": w2s.__version__,
+        "jax": jax.__version__,
+        "jaxlib": importlib.import_module("jaxlib").__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": str(jax.devices()[0]),
+        "host": platform.node(),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def git_revision() -> dict[str, Any]:
+    """This checkout's HEAD and whether its tracked files differ from it ("unknown" outside git)."""
+
+    def git(*args: str) -> subprocess.CompletedProcess | None:
+        try:
+            return subprocess.run(["git", *args], cwd=_REPO, capture_output=True, text=True, check=False, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    head = git("rev-parse", "HEAD")
+    if head is None or head.returncode != 0:
+        return {"git": "unknown", "git_dirty": None}
+    diff = git("diff", "--quiet", "HEAD", "--")
+    return {"git": head.stdout.strip(), "git_dirty": None if diff is None else diff.returncode != 0}
+
+
+def _compute(fn: str | Callable, problem: dict, seed: int, trials: int) -> dict:
+    """Run one cell (in this process or on a Dask worker) and return its result and environment."""
+    import w2s  # noqa: F401  (float64 on a fresh worker)
+
+    t0 = time.perf_counter()
+    result = _resolve(fn)(Problem.from_dict(problem), trials=trials, seed=seed)
+    return {"result": _jsonable(result), "seconds": time.perf_counter() - t0, "environment": _environment()}
+
+
+def run(
+    cells: Sequence[Cell],
+    store: Store | str | os.PathLike,
+    *,
+    fn: str | Callable = DEFAULT_FN,
+    dask: str | Any | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    desc: str = "cells",
+) -> list[dict]:
+    """Compute every cell not yet in ``store`` and return all cells' results, in order.
+
+    Args:
+        cells: the sweep; duplicate cells are computed once.
+        store: a :class:`Store` or its directory.
+        fn: the cell function ``fn(problem, *, trials, seed) -> dict`` or its ``"module:name"``;
+            its name is part of each cell's key. Under Dask it must be importable on the workers.
+        dask: a scheduler address (``"tcp://host:8786"``) or a :class:`distributed.Client`.
+        workers: start a local Dask cluster with this many worker processes (one thread each).
+        progress: a tqdm bar on stderr; default: only when stderr is a terminal.
+        desc: the bar's label.
+
+    Returns:
+        ``fn``'s result (as plain JSON types) for each cell.
+    """
+    if dask is not None and workers is not None:
+        raise ValueError("give at most one of dask= and workers=")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers: must be >= 1, got {workers}")
+    store = store if isinstance(store, Store) else Store(store)
+    fn_name = _fn_name(fn)
+    keys = [cell_key(c, fn_name) for c in cells]
+    todo = {k: c for k, c in zip(keys, cells, strict=True) if k not in store}
+    if todo:
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=len(set(keys)), initial=len(set(keys)) - len(todo), desc=desc, unit="cell", file=sys.stderr
+            )
+        context = {"fn": fn_name, **git_revision()}
+        try:
+            if dask is None and workers is None:
+                for key, cell in todo.items():
+                    _finish(store, key, cell, context, _compute(fn, cell.problem.to_dict(), cell.seed, cell.trials))
+                    if bar is not None:
+                        bar.update()
+            else:
+                _run_dask(todo, store, fn, context, dask, workers, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    out = []
+    for key in keys:
+        record = store.get(key)
+        if record is None:  # only if the store was changed under us
+            raise RuntimeError(f"cell {key} is missing from {store.root} after the sweep")
+        out.append(record["result"])
+    return out
+
+
+def _finish(store: Store, key: str, cell: Cell, context: dict, computed: dict) -> None:
+    store.put(
+        key,
+        {
+            "key": key,
+            "problem": cell.problem.to_dict(),
+            "seed": int(cell.seed),
+            "trials": int(cell.trials),
+            "d_z": int(cell.problem.d_z),
+            **context,
+            **computed,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+
+
+def _run_dask(todo: dict[str, Cell], store: Store, fn, context, dask, workers, bar) -> None:
+    import distributed
+
+    own = None
+    if isinstance(dask, distributed.Client):
+        client = dask
+    elif dask is not None:
+        client = own = distributed.Client(dask)
+    else:
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = own = distributed.Client(cluster)
+    try:
+        futures = {}
+        for key, cell in todo.items():
+            fut = client.submit(_compute, fn, cell.problem.to_dict(), cell.seed, cell.trials, key=f"w2s-cell-{key}")
+            futures[fut] = key
+        try:
+            for fut in distributed.as_completed(futures):
+                key = futures[fut]
+                _finish(store, key, todo[key], context, fut.result())
+                if bar is not None:
+                    bar.update()
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    finally:
+        if own is not None:
+            cluster = own.cluster
+            own.close()
+            if cluster is not None and dask is None:
+                cluster.close()
+
+
+# ----------------------------------------------------------------------------------- pooling
+def pool(results: Sequence[dict]) -> dict:
+    r"""Merge estimates of the same problem from several cells (chunks of its trials).
+
+    Every entry that is a ``{"mean", "se"}`` dict is pooled exactly from the chunks' counts
+    :math:`n_i = ` ``trials``, means and standard errors, assuming
+    :math:`\mathrm{se}_i = s_i/\sqrt{n_i}` with :math:`s_i` the sample standard deviation
+    (ddof = 1): :math:`\bar m = \sum n_i m_i / n`,
+    :math:`s^2 = [\sum (n_i-1)s_i^2 + \sum n_i(m_i-\bar m)^2]/(n-1)`, :math:`\mathrm{se} = s/\sqrt n`.
+    ``trials`` is summed, ``seed`` becomes the list of seeds, other entries are taken from the first.
+    """
+    if not results:
+        raise ValueError("pool: no results")
+    if len(results) == 1:
+        return dict(results[0])
+    counts = np.array([float(r["trials"]) for r in results])
+    total = counts.sum()
+    out: dict[str, Any] = {}
+    for name, first in results[0].items():
+        if isinstance(first, dict) and {"mean", "se"} <= set(first):
+            m = np.array([float(r[name]["mean"]) for r in results])
+            se = np.array([float(r[name]["se"]) for r in results])
+            mean = float(np.sum(counts * m) / total)
+            within = np.where(counts > 1, (counts - 1) * np.nan_to_num(se) ** 2 * counts, 0.0)
+            ss = float(np.sum(within) + np.sum(counts * (m - mean) ** 2))
+            out[name] = {**first, "mean": mean, "se": math.sqrt(ss / (total - 1) / total) if total > 1 else math.nan}
+        elif name == "trials":
+            out[name] = int(total)
+        elif name == "seed":
+            out[name] = [r.get("seed") for r in results]
+        else:
+            out[name] = first
+    return out
+
+
+def pool_by_point(cells: Sequence[Cell], results: Sequence[dict]) -> list[dict]:
+    """Pool the results of consecutive cells that share a problem (as :func:`grid_cells` makes them)."""
+    groups: list[tuple[str, list[dict]]] = []
+    for cell, result in zip(cells, results, strict=True):
+        key = _canonical(cell.problem.to_dict())
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(result)
+        else:
+            groups.append((key, [result]))
+    return [pool(rs) for _, rs in groups]
+
+
+def _jsonable(x: Any) -> Any:
+    """Arrays and numpy/JAX scalars to plain Python, recursively (non-finite floats stay floats)."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (str, bool, int, float)) or x is None:
+        return x
+    if hasattr(x, "shape"):
+        arr = np.asarray(x)
+        return arr.tolist() if arr.ndim else arr.item()
+    if hasattr(x, "item"):
+        return x.item()
+    return x
