@@ -1,0 +1,131 @@
+r"""Sampling the data model :math:`D(\eta)` of paper.md section 2, streamed in chunks.
+
+A labeled sample set is represented by a :class:`Design`: a function that generates the
+``c``-th chunk of ``m`` rows from ``jax.random.fold_in(key, c)``. Rows are the core features
+:math:`z_i \in \mathbb R^{d_z}`, the low-dimensional group features :math:`f_i \in \mathbb R^{p}`
+(``w = [1; T^\top\xi]`` for the teacher, ``psi = [1; S^\top\xi]`` for the student) and the
+label; the regression feature is :math:`z_i \otimes f_i`, never formed. The same chunk is
+produced whether it is generated on the fly (streaming, memory :math:`O(m\,d_z)`) or once and
+cached (:func:`materialise`), so caching changes speed and memory, not the sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from w2s.problem import Problem
+
+# Rows per chunk: about 4 Mi floats (32 MiB in float64) of z. A function of d_z only, so the
+# samples a seed produces do not depend on the machine or on whether chunks are cached.
+CHUNK_FLOATS = 1 << 22
+
+
+def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> jax.Array:
+    r"""``n`` i.i.d. group features :math:`\xi \in \mathbb R^p` from :math:`D(\eta)` (paper.md section 2).
+
+    * mixture: :math:`g \sim \mathrm{Bern}(\eta)`, :math:`\xi \mid g \sim N(g\mu_\xi, \sigma_\xi^2 I_p)`;
+    * mean-shift: :math:`\xi \sim N(\eta\mu_\xi, \sigma_\xi^2 I_p)`.
+
+    Args:
+        problem: the setting (``group_model``, ``mu_xi`` of shape ``(p,)``, ``sigma_xi2``).
+        eta: minority fraction in [0, 1] (may be traced).
+        n: number of samples (static).
+        key: a ``jax.random.key``.
+
+    Returns:
+        ``xi`` of shape ``(n, p)``, float64.
+    """
+    mu = jnp.asarray(problem.mu_xi, dtype=jnp.float64)
+    p = mu.shape[0]
+    k_group, k_noise = jax.random.split(key)
+    noise = jnp.sqrt(problem.sigma_xi2) * jax.random.normal(k_noise, (n, p), dtype=jnp.float64)
+    if problem.group_model == "mixture":
+        g = jax.random.bernoulli(k_group, eta, (n,)).astype(jnp.float64)
+        return g[:, None] * mu[None, :] + noise
+    return eta * mu[None, :] + noise
+
+
+def group_map(xi: jax.Array, M) -> jax.Array:
+    r"""``[1; M^\top\xi]`` row-wise: ``(n, p) -> (n, 1 + k)`` for ``M`` of shape ``(p, k)``."""
+    M = jnp.asarray(M, dtype=jnp.float64)
+    return jnp.concatenate([jnp.ones((xi.shape[0], 1), dtype=xi.dtype), xi @ M], axis=1)
+
+
+class Design(NamedTuple):
+    """``n`` regression rows :math:`(z_i \\otimes f_i, y_i)` generated ``m`` at a time.
+
+    ``chunk(c)`` returns ``(Z, F, y)`` of shapes ``(m, d)``, ``(m, p)``, ``(m,)`` for rows
+    ``c*m .. c*m + m - 1``; rows ``>= n`` (padding of the last chunk) have ``F = 0`` and
+    ``y = 0``, so they contribute nothing. ``arrays`` holds all chunks, stacked, once
+    :func:`materialise` d.
+    """
+
+    chunk: Callable[[Any], tuple[jax.Array, jax.Array, jax.Array]]
+    n: int
+    m: int
+    n_chunks: int
+    d: int
+    p: int
+    arrays: tuple[jax.Array, jax.Array, jax.Array] | None = None
+
+    def mask(self) -> jax.Array:
+        """``(n_chunks, m)`` boolean: which slots are real rows."""
+        return (jnp.arange(self.n_chunks * self.m) < self.n).reshape(self.n_chunks, self.m)
+
+    def nbytes(self) -> int:
+        """Bytes a materialised copy holds (float64)."""
+        return 8 * self.n_chunks * self.m * (self.d + self.p + 1)
+
+
+def chunk_rows(d: int, n: int) -> int:
+    """Rows per chunk for dimension ``d`` and ``n`` rows in all."""
+    return max(1, min(n, CHUNK_FLOATS // d))
+
+
+def materialise(design: Design) -> Design:
+    """Generate every chunk once and keep it (same values as streaming)."""
+    arrays = jax.vmap(design.chunk)(jnp.arange(design.n_chunks))
+    return design._replace(arrays=arrays)
+
+
+def _masked(c, m: int, n: int, F, y):
+    keep = (c * m + jnp.arange(m)) < n
+    return jnp.where(keep[:, None], F, 0.0), jnp.where(keep, y, 0.0)
+
+
+def teacher_design(problem: Problem, beta: jax.Array, n: int, *, key: jax.Array) -> Design:
+    r"""The teacher's labeled set: ``n`` rows from :math:`D(\eta_l)`, features ``z ⊗ [1; T^T xi]``,
+    labels :math:`y = z^\top\beta^* + \varepsilon`, :math:`\varepsilon \sim N(0, \sigma_y^2)`."""
+    d = problem.d_z
+    m = chunk_rows(d, n)
+
+    def chunk(c):
+        k_z, k_xi, k_eps = jax.random.split(jax.random.fold_in(key, c), 3)
+        Z = jax.random.normal(k_z, (m, d), dtype=jnp.float64)
+        W = group_map(sample_group_features(problem, problem.eta_l, m, key=k_xi), problem.T)
+        y = Z @ beta + jnp.sqrt(problem.sigma_y2) * jax.random.normal(k_eps, (m,), dtype=jnp.float64)
+        W, y = _masked(c, m, n, W, y)
+        return Z, W, y
+
+    return Design(chunk, n, m, -(-n // m), d, problem.p_T)
+
+
+def student_design(problem: Problem, theta_teacher: jax.Array, N: int, *, key: jax.Array) -> Design:
+    r"""The student's pseudolabeled set: ``N`` rows from :math:`D(\eta_u)`, features
+    ``z ⊗ [1; S^T xi]``, labels the teacher's real-valued predictions :math:`z^\top\Theta_T w`."""
+    d = problem.d_z
+    m = chunk_rows(d, N)
+
+    def chunk(c):
+        k_z, k_xi = jax.random.split(jax.random.fold_in(key, c))
+        Z = jax.random.normal(k_z, (m, d), dtype=jnp.float64)
+        xi = sample_group_features(problem, problem.eta_u, m, key=k_xi)
+        u = jnp.sum((Z @ theta_teacher) * group_map(xi, problem.T), axis=1)
+        Psi, u = _masked(c, m, N, group_map(xi, problem.S), u)
+        return Z, Psi, u
+
+    return Design(chunk, N, m, -(-N // m), d, problem.p_S)

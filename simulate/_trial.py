@@ -1,0 +1,328 @@
+r"""One Monte-Carlo trial of the teacher/student regressions, and estimates over many.
+
+A trial (paper.md section 3) draws :math:`\beta^*` uniformly on the sphere
+:math:`\|\beta^*\|^2 =` ``signal``, fits the teacher on ``n = round(d_z/gamma)`` labeled rows
+from :math:`D(\eta_l)`, pseudolabels ``N = round(d_z/nu)`` fresh rows from :math:`D(\eta_u)`
+with the teacher's real-valued predictions and fits the student on them. With ``nu = 0`` the
+student is the population ridge projection of the teacher under :math:`D(\eta_u)`:
+
+.. math:: \Theta_S = \Theta_T C_u (K_u + \lambda_S I)^{-1},\qquad
+          C_u = E_u[w\psi^\top],\ K_u = E_u[\psi\psi^\top].
+
+Excess risks are exact given the fitted parameters (no test sample): with
+:math:`\Delta = \Theta - \beta^* e_1^\top` and :math:`E\,zz^\top = I`, :math:`z \perp (w, \psi)`,
+
+.. math:: ER_\eta(\Theta) = E_{D(\eta)}\big(z^\top\Delta f\big)^2 = \mathrm{tr}(\Delta M_\eta \Delta^\top),
+
+:math:`M_\eta = E_\eta ww^\top` for the teacher and :math:`K_\eta = E_\eta\psi\psi^\top` for the
+student (:mod:`asymptotics._moments`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from asymptotics._moments import cross_moment, student_moment, teacher_moment
+from w2s.problem import Problem, ProblemError
+
+from ._sampling import Design, materialise, student_design, teacher_design
+from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SolveInfo, ridge_fit
+
+RISK_KEYS = (
+    "teacher_risk",
+    "student_risk",
+    "gain",
+    "teacher_risk_g0",
+    "teacher_risk_g1",
+    "student_risk_g0",
+    "student_risk_g1",
+)
+# Batches of trials are vmapped up to this much cached data per batch.
+BATCH_BYTES = 64 << 20
+MAX_BATCH = 64
+
+
+class SolveError(RuntimeError):
+    """A conjugate-gradient solve missed its residual target; the message says which and by how much."""
+
+
+class Fit(NamedTuple):
+    """The fitted parameters of one trial.
+
+    Attributes:
+        beta: :math:`\\beta^*`, shape ``(d_z,)``.
+        theta_teacher: :math:`\\Theta_T`, shape ``(d_z, p_T)``.
+        theta_student: :math:`\\Theta_S`, shape ``(d_z, p_S)``.
+        teacher_info, student_info: :class:`SolveInfo` of the two solves (the ``nu = 0`` student
+            is closed-form: 0 iterations, residual 0).
+    """
+
+    beta: jax.Array
+    theta_teacher: jax.Array
+    theta_student: jax.Array
+    teacher_info: SolveInfo
+    student_info: SolveInfo
+
+
+class Config(NamedTuple):
+    """Static (shape-determining) settings of a trial; see :func:`config`."""
+
+    n: int
+    N: int | None
+    dual_teacher: bool
+    dual_student: bool
+    cache_teacher: bool
+    cache_student: bool
+    tol: float
+    maxiter: int
+
+    def cached_bytes(self, problem: Problem) -> int:
+        d = problem.d_z
+        out = 0
+        if self.cache_teacher:
+            out += _design_bytes(d, problem.p_T, self.n)
+        if self.cache_student and self.N is not None:
+            out += _design_bytes(d, problem.p_S, self.N)
+        return out
+
+
+def _design_bytes(d: int, p: int, n: int) -> int:
+    from ._sampling import chunk_rows
+
+    m = chunk_rows(d, n)
+    return 8 * (-(-n // m)) * m * (d + p + 1)
+
+
+def default_cache_bytes() -> int:
+    """A quarter of the default device's memory (GPU ``bytes_limit``, else physical RAM)."""
+    limit = None
+    try:
+        stats = jax.devices()[0].memory_stats()
+        limit = stats.get("bytes_limit") if stats else None
+    except Exception:  # noqa: BLE001  (backends without memory stats)
+        limit = None
+    if not limit:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(limit) // 4
+
+
+def config(
+    problem: Problem, *, tol: float = DEFAULT_TOL, maxiter: int = DEFAULT_MAXITER, cache_bytes: int | None = None
+) -> Config:
+    """Sizes (``n``, ``N``), solver form (dual iff over-parameterised) and caching of ``problem``.
+
+    A design is cached (generated once, kept in memory) when it fits in ``cache_bytes``
+    (default :func:`default_cache_bytes`); otherwise it is regenerated chunk by chunk on
+    every pass. Caching changes speed and memory, not the sample.
+    """
+    if not (isinstance(tol, float) and 0 < tol < 1):
+        raise ProblemError(f"tol: must be a float in (0, 1), got {tol!r}")
+    if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
+        raise ProblemError(f"maxiter: must be an integer >= 1, got {maxiter!r}")
+    budget = default_cache_bytes() if cache_bytes is None else int(cache_bytes)
+    d, n, N = problem.d_z, problem.n, problem.N
+    bytes_T = _design_bytes(d, problem.p_T, n)
+    cache_T = bytes_T <= budget
+    cache_S = N is not None and _design_bytes(d, problem.p_S, N) <= budget - (bytes_T if cache_T else 0)
+    return Config(
+        n=n,
+        N=N,
+        dual_teacher=n < d * problem.p_T,
+        dual_student=N is not None and N < d * problem.p_S,
+        cache_teacher=cache_T,
+        cache_student=bool(cache_S),
+        tol=tol,
+        maxiter=maxiter,
+    )
+
+
+def _prepare(design: Design, cache: bool) -> Design:
+    return materialise(design) if cache else design
+
+
+def fit_pure(problem: Problem, key: jax.Array, cfg: Config) -> Fit:
+    """One trial's fitted parameters; pure, jit- and vmap-able (``cfg`` static)."""
+    k_beta, k_teacher, k_student = jax.random.split(key, 3)
+    d = problem.d_z
+    g = jax.random.normal(k_beta, (d,), dtype=jnp.float64)
+    beta = jnp.sqrt(problem.signal) * g / jnp.linalg.norm(g)
+
+    design = _prepare(teacher_design(problem, beta, cfg.n, key=k_teacher), cfg.cache_teacher)
+    theta_T, info_T = ridge_fit(
+        design, problem.ridge_teacher, dual=cfg.dual_teacher, tol=cfg.tol, maxiter=cfg.maxiter
+    )
+    if cfg.N is None:
+        K = student_moment(problem, problem.eta_u)
+        C = cross_moment(problem, problem.eta_u)
+        theta_S = jnp.linalg.solve(K + problem.ridge_student * jnp.eye(problem.p_S), (theta_T @ C).T).T
+        info_S = SolveInfo(jnp.asarray(0), jnp.asarray(0.0), jnp.asarray(True))
+    else:
+        design = _prepare(student_design(problem, theta_T, cfg.N, key=k_student), cfg.cache_student)
+        theta_S, info_S = ridge_fit(
+            design, problem.ridge_student, dual=cfg.dual_student, tol=cfg.tol, maxiter=cfg.maxiter
+        )
+    return Fit(beta, theta_T, theta_S, info_T, info_S)
+
+
+def excess_risk(theta: jax.Array, beta: jax.Array, moment: jax.Array) -> jax.Array:
+    r""":math:`\mathrm{tr}(\Delta M \Delta^\top)`, :math:`\Delta = \Theta - \beta^* e_1^\top`; ``theta`` (d, p), ``moment`` (p, p)."""
+    delta = theta.at[:, 0].add(-beta)
+    return jnp.sum((delta.T @ delta) * moment)
+
+
+def risks(problem: Problem, fit: Fit) -> dict[str, jax.Array]:
+    """The exact excess risks of a fit on D(eta_t) and on each group (eta = 0, 1), and the gain."""
+    out = {}
+    for role, theta, moment in (
+        ("teacher", fit.theta_teacher, teacher_moment),
+        ("student", fit.theta_student, student_moment),
+    ):
+        out[f"{role}_risk"] = excess_risk(theta, fit.beta, moment(problem, problem.eta_t))
+        for g in (0, 1):
+            out[f"{role}_risk_g{g}"] = excess_risk(theta, fit.beta, moment(problem, float(g)))
+    out["gain"] = out["teacher_risk"] - out["student_risk"]
+    return {k: out[k] for k in RISK_KEYS}
+
+
+@functools.partial(jax.jit, static_argnames="cfg")
+def _fit_jit(problem: Problem, key: jax.Array, cfg: Config) -> Fit:
+    return fit_pure(problem, key, cfg)
+
+
+@functools.partial(jax.jit, static_argnames="cfg")
+def _batch_jit(problem: Problem, keys: jax.Array, cfg: Config):
+    def one(key):
+        f = fit_pure(problem, key, cfg)
+        return risks(problem, f), (f.teacher_info, f.student_info)
+
+    return jax.vmap(one)(keys)
+
+
+def fit(
+    problem: Problem,
+    *,
+    key: jax.Array,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+    cache_bytes: int | None = None,
+) -> Fit:
+    """Fitted parameters of one trial (jitted); solver diagnostics in ``teacher_info``/``student_info``.
+
+    Does not raise on non-convergence (inspect the infos); :func:`trial` and :func:`estimate` do.
+    """
+    return _fit_jit(problem, key, config(problem, tol=tol, maxiter=maxiter, cache_bytes=cache_bytes))
+
+
+def _check(info: SolveInfo, role: str, cfg: Config, trial_index=None) -> None:
+    conv = np.asarray(info.converged)
+    if conv.all():
+        return
+    i = int(np.argmin(conv.reshape(-1)))
+    res = float(np.asarray(info.residual).reshape(-1)[i])
+    its = int(np.asarray(info.iterations).reshape(-1)[i])
+    where = "" if trial_index is None else f" in trial {trial_index(i)}"
+    raise SolveError(
+        f"{role} solve did not converge{where}: relative residual {res:.3g} > {10 * cfg.tol:.3g} after "
+        f"{its} CG iterations (maxiter {cfg.maxiter}); the system is ill-conditioned (near the "
+        "interpolation threshold n = d_z p?) or maxiter is too small"
+    )
+
+
+def trial(
+    problem: Problem,
+    *,
+    key: jax.Array,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+    cache_bytes: int | None = None,
+) -> dict[str, jax.Array]:
+    """One trial's exact excess risks: keys :data:`RISK_KEYS` (teacher/student risk at eta_t,
+    gain = teacher - student, and the per-group risks ``*_g0`` (eta = 0), ``*_g1`` (eta = 1)).
+
+    Raises :class:`SolveError` if a solve missed its residual target.
+    """
+    cfg = config(problem, tol=tol, maxiter=maxiter, cache_bytes=cache_bytes)
+    f = _fit_jit(problem, key, cfg)
+    _check(f.teacher_info, "teacher", cfg)
+    _check(f.student_info, "student", cfg)
+    return risks(problem, f)
+
+
+def batch_size(problem: Problem, cfg: Config, trials: int) -> int:
+    """Trials vmapped together: as many as fit in :data:`BATCH_BYTES` of cached data, at most 64."""
+    per = max(cfg.cached_bytes(problem), 8 * problem.d_z * 1024)
+    return int(max(1, min(trials, MAX_BATCH, BATCH_BYTES // per)))
+
+
+def estimate(
+    problem: Problem,
+    *,
+    trials: int,
+    seed: int,
+    progress: bool | None = None,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+    cache_bytes: int | None = None,
+    return_trials: bool = False,
+) -> dict:
+    r"""Monte-Carlo means and standard errors over ``trials`` independent trials.
+
+    Trial ``r`` uses ``jax.random.split(jax.random.key(seed), trials)[r]``; the same seed
+    gives the identical result. For each key of :data:`RISK_KEYS` returns
+    ``{"mean": float, "se": float}`` with :math:`se = s/\sqrt R` (sample standard deviation
+    ``s``, ``ddof = 1``); the gain's se is that of the paired per-trial differences. Also returns
+    ``trials``, ``seed``, ``d_z``, ``n``, ``N`` (None when nu = 0), and with ``return_trials``
+    the per-trial values under ``"per_trial"`` (numpy arrays of shape ``(trials,)``).
+
+    Args:
+        problem: the setting (concrete, not traced).
+        trials: number of trials R >= 2.
+        seed: non-negative integer.
+        progress: show a tqdm bar; ``None`` = only when stderr is a terminal.
+        tol, maxiter, cache_bytes: solver settings (see :func:`config`).
+
+    Raises:
+        ProblemError: bad ``trials`` or ``seed``.
+        SolveError: a CG solve missed its residual target.
+    """
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 2:
+        raise ProblemError(f"trials: must be an integer >= 2 (a standard error needs two), got {trials!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise ProblemError(f"seed: must be an integer in [0, 2^63), got {seed!r}")
+    trials, seed = int(trials), int(seed)
+    cfg = config(problem, tol=tol, maxiter=maxiter, cache_bytes=cache_bytes)
+    keys = jax.random.split(jax.random.key(seed), trials)
+    B = batch_size(problem, cfg, trials)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    from tqdm.auto import tqdm
+
+    values: dict[str, list[np.ndarray]] = {k: [] for k in RISK_KEYS}
+    with tqdm(total=trials, disable=not progress, desc="w2s simulate", unit="trial", file=sys.stderr) as bar:
+        for start in range(0, trials, B):
+            idx = np.arange(start, start + B)
+            # The last batch repeats keys to keep one compiled shape; the extras are dropped.
+            batch_keys = keys[np.minimum(idx, trials - 1)]
+            out, (info_T, info_S) = _batch_jit(problem, batch_keys, cfg)
+            take = int(min(B, trials - start))
+            for role, info in (("teacher", info_T), ("student", info_S)):
+                info = jax.tree_util.tree_map(lambda a: np.asarray(a)[:take], info)
+                _check(info, role, cfg, trial_index=lambda i, s=start: s + i)
+            for k in RISK_KEYS:
+                values[k].append(np.asarray(out[k])[:take])
+            bar.update(take)
+    result: dict = {}
+    per_trial = {k: np.concatenate(v) for k, v in values.items()}
+    for k, v in per_trial.items():
+        result[k] = {"mean": float(np.mean(v)), "se": float(np.std(v, ddof=1) / np.sqrt(trials))}
+    result.update(trials=trials, seed=seed, d_z=problem.d_z, n=cfg.n, N=cfg.N)
+    if return_trials:
+        result["per_trial"] = per_trial
+    return result
