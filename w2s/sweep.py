@@ -91,7 +91,8 @@ def cell_key(cell: Cell, fn: str | Callable = DEFAULT_FN) -> str:
 
 
 def grid_cells(problems: Iterable[Problem], *, trials: int, seed: int = 0, chunk: int | None = None) -> list[Cell]:
-    """Cells for ``trials`` trials at each problem, split into chunks of at most ``chunk`` trials.
+    """Cells for ``trials`` trials at each problem, split into chunks of ``chunk`` trials (a last
+    chunk of one trial joins the one before it).
 
     The seed of chunk ``j`` at a problem is a hash of (problem, ``seed``, ``j``), not of the
     problem's position in the list: refining or reordering a grid reuses the cells already done,
@@ -102,12 +103,15 @@ def grid_cells(problems: Iterable[Problem], *, trials: int, seed: int = 0, chunk
     chunk = trials if chunk is None else chunk
     if chunk < 1:
         raise ValueError(f"chunk: must be >= 1, got {chunk}")
+    sizes = [min(chunk, trials - start) for start in range(0, trials, chunk)]
+    if len(sizes) > 1 and sizes[-1] == 1:  # no one-trial chunk: it has no standard error
+        sizes[-2:] = [sizes[-2] + 1]
     cells = []
     for problem in problems:
         base = _canonical(problem.to_dict())
-        for j, start in enumerate(range(0, trials, chunk)):
+        for j, size in enumerate(sizes):
             h = hashlib.sha256(f"{base}|{int(seed)}|{j}".encode()).digest()
-            cells.append(Cell(problem, int.from_bytes(h[:4], "little") >> 1, min(chunk, trials - start)))
+            cells.append(Cell(problem, int.from_bytes(h[:4], "little") >> 1, size))
     return cells
 
 
