@@ -17,6 +17,8 @@ from .problem import ProblemError
 # name -> (module, one-line help). Register new commands here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "theory": ("w2s.commands.theory", "predicted teacher/student risks and W2S gain of a problem"),
+    "simulate": ("w2s.commands.simulate", "Monte-Carlo estimate of the teacher/student risks and the W2S gain"),
+    "compare": ("w2s.commands.compare", "every theory method's prediction vs the Monte Carlo, with z-scores"),
     "sweep": ("w2s.commands.sweep", "Monte-Carlo estimates over a parameter grid (resumable; --dask/--workers)"),
 }
 
