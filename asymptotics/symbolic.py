@@ -1,0 +1,136 @@
+r"""Symbolic (sympy) derivation of the leading-order traces from the moment matrices.
+
+The leading-order risks are :math:`\sigma_y^2\gamma_z\,\mathrm{tr}(M_tM_l^{-1})` (teacher) and
+:math:`\sigma_y^2\gamma_z\,\mathrm{tr}(PK_tP^\top M_l^{-1})` (student, :math:`N=\infty`), with
+:math:`M_\eta = E_\eta ww^\top`, :math:`K_\eta = E_\eta\psi\psi^\top`,
+:math:`P = E_u[w\psi^\top]K_u^{-1}` (paper.md section 5). This module builds those matrices
+symbolically, in general position, and derives closed forms in terms of the covariance
+:math:`C_\eta = \sigma_\xi^2 I + v_\eta\mu\mu^\top` of the group feature, where
+:math:`v_\eta = \eta(1-\eta)` (mixture) or :math:`0` (mean-shift) (docs/theory.md, "Leading
+order"):
+
+.. math::
+    \mathrm{tr}(M_tM_l^{-1}) &= 1 + \mathrm{tr}(C^T_l{}^{-1}C^T_t) + (\eta_t-\eta_l)^2\mu_T^\top C^T_l{}^{-1}\mu_T,\\
+    \mathrm{tr}(PK_tP^\top M_l^{-1}) &= 1 + \mathrm{tr}(C^T_l{}^{-1}BC^S_tB^\top) + m^\top C^T_l{}^{-1}m,
+
+with :math:`C^T = T^\top CT`, :math:`C^S = S^\top CS`, :math:`B = T^\top C_uS\,(C^S_u)^{-1}` and
+:math:`m = (\eta_u-\eta_l)\mu_T + (\eta_t-\eta_u)B\mu_S`. Under mean-shift :math:`B = \Xi` and
+these are the printed forms; under the mixture, with :math:`a = \|\mu_T\|^2/\sigma_\xi^2`, the
+teacher's is :math:`p_T + (\eta_t-\eta_l)(1-2\eta_l)\,a/(1+\eta_l(1-\eta_l)a)`.
+
+The geometry is general for ``p_T = 3, p_S = 2``: up to a rotation of the group-feature space
+(which leaves w and psi unchanged in distribution, and components of xi outside span(T, S)
+never enter), ``T = [e1, e2]``, ``S = c e1 + s e3`` and ``mu = (m1, m2, m3)`` is arbitrary. The
+unit column is parametrised rationally, ``c = (1 - k^2)/(1 + k^2)``, ``s = 2k/(1 + k^2)``, so every
+identity is one between rational functions and ``sympy.cancel`` decides it exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+__all__ = ["SYMBOLS", "moment_matrices", "leading_traces", "printed_forms", "closed_forms", "residuals"]
+
+eta_l, eta_u, eta_t = sp.symbols("eta_l eta_u eta_t", real=True)
+sigma2 = sp.Symbol("sigma_xi2", positive=True)
+m1, m2, m3 = sp.symbols("m1 m2 m3", real=True)
+k = sp.Symbol("k", real=True)
+SYMBOLS = dict(eta_l=eta_l, eta_u=eta_u, eta_t=eta_t, sigma_xi2=sigma2, m1=m1, m2=m2, m3=m3, k=k)
+
+MU = sp.Matrix([m1, m2, m3])
+T = sp.Matrix([[1, 0], [0, 1], [0, 0]])
+S = sp.Matrix([(1 - k**2) / (1 + k**2), 0, 2 * k / (1 + k**2)])
+
+
+def _h(model: str, eta):
+    return eta if model == "mixture" else eta**2
+
+
+def _embed(M: sp.Matrix) -> sp.Matrix:
+    out = sp.zeros(M.shape[1] + 1, M.shape[0] + 1)
+    out[0, 0] = 1
+    out[1:, 1:] = M.T
+    return out
+
+
+def moment_matrices(model: str, eta) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+    """(M_eta, K_eta, E_eta w psi^T) from G = E[1; xi][1; xi]^T, as in asymptotics._moments."""
+    G = sp.zeros(4, 4)
+    G[0, 0] = 1
+    G[0, 1:] = eta * MU.T
+    G[1:, 0] = eta * MU
+    G[1:, 1:] = sigma2 * sp.eye(3) + _h(model, eta) * MU * MU.T
+    AT, AS = _embed(T), _embed(S)
+    return AT * G * AT.T, AS * G * AS.T, AT * G * AS.T
+
+
+def _simplify(expr):
+    return sp.cancel(sp.together(expr))
+
+
+@functools.lru_cache(maxsize=None)
+def leading_traces(model: str) -> tuple[sp.Expr, sp.Expr]:
+    """tr(M_t M_l^{-1}) and tr(P K_t P^T M_l^{-1}), derived from the moment matrices."""
+    M_l = moment_matrices(model, eta_l)[0]
+    M_t, K_t, _ = moment_matrices(model, eta_t)
+    _, K_u, C_u = moment_matrices(model, eta_u)
+    M_l_inv = M_l.inv()
+    P = C_u * K_u.inv()
+    teacher = (M_t * M_l_inv).trace()
+    student = (P * K_t * P.T * M_l_inv).trace()
+    return sp.together(teacher), sp.together(student)
+
+
+def printed_forms() -> tuple[sp.Expr, sp.Expr]:
+    """The paper's printed forms divided by sigma_y^2 gamma_z (paper.md section 4)."""
+    mu_T = T.T * MU
+    Xi = T.T * S
+    mu_S = S.T * MU
+    teacher = 3 + (eta_t - eta_l) ** 2 * (mu_T.T * mu_T)[0] / sigma2
+    shift = (eta_u - eta_l) * mu_T + (eta_t - eta_u) * Xi * mu_S
+    student = 1 + (Xi.T * Xi)[0] + (shift.T * shift)[0] / sigma2
+    return teacher, student
+
+
+def closed_forms(model: str) -> tuple[sp.Expr, sp.Expr]:
+    """The covariance (Schur-complement) closed forms of the module docstring."""
+    v = (lambda e: e * (1 - e)) if model == "mixture" else (lambda e: 0)
+    C = lambda e: sigma2 * sp.eye(3) + v(e) * MU * MU.T  # noqa: E731
+    CT = lambda e: T.T * C(e) * T  # noqa: E731
+    CS = lambda e: S.T * C(e) * S  # noqa: E731
+    mu_T, mu_S = T.T * MU, S.T * MU
+    CT_l_inv = CT(eta_l).inv()
+    teacher = 1 + (CT_l_inv * CT(eta_t)).trace() + (eta_t - eta_l) ** 2 * (mu_T.T * CT_l_inv * mu_T)[0]
+    B = T.T * C(eta_u) * S * CS(eta_u).inv()
+    m = (eta_u - eta_l) * mu_T + (eta_t - eta_u) * B * mu_S
+    student = 1 + (CT_l_inv * B * CS(eta_t) * B.T).trace() + (m.T * CT_l_inv * m)[0]
+    return teacher, student
+
+
+def mixture_teacher_scalar() -> sp.Expr:
+    """p_T + (eta_t - eta_l)(1 - 2 eta_l) a / (1 + eta_l (1 - eta_l) a), a = ||mu_T||^2/sigma_xi^2."""
+    a = (m1**2 + m2**2) / sigma2
+    return 3 + (eta_t - eta_l) * (1 - 2 * eta_l) * a / (1 + eta_l * (1 - eta_l) * a)
+
+
+def residuals() -> dict[str, sp.Expr]:
+    """Every identity this module asserts, as an expression that simplifies to 0."""
+    out = {}
+    for model in ("mean-shift", "mixture"):
+        teacher, student = leading_traces(model)
+        ct, cs = closed_forms(model)
+        out[f"{model}: teacher trace - closed form"] = _simplify(teacher - ct)
+        out[f"{model}: student trace - closed form"] = _simplify(student - cs)
+    pt, ps = printed_forms()
+    teacher, student = leading_traces("mean-shift")
+    out["mean-shift: teacher trace - printed"] = _simplify(teacher - pt)
+    out["mean-shift: student trace - printed"] = _simplify(student - ps)
+    out["mixture: teacher trace - scalar form"] = _simplify(leading_traces("mixture")[0] - mixture_teacher_scalar())
+    return out
+
+
+if __name__ == "__main__":
+    for name, r in residuals().items():
+        print(f"{name:<45} {r}")
