@@ -17,9 +17,11 @@ from .problem import ProblemError
 # name -> (module, one-line help). Register new commands here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "theory": ("w2s.commands.theory", "predicted teacher/student risks and W2S gain of a problem"),
+    "explore": ("w2s.commands.explore", "serve the interactive phase-diagram explorer in the browser"),
     "simulate": ("w2s.commands.simulate", "Monte-Carlo estimate of the teacher/student risks and the W2S gain"),
     "compare": ("w2s.commands.compare", "every theory method's prediction vs the Monte Carlo, with z-scores"),
     "sweep": ("w2s.commands.sweep", "Monte-Carlo estimates over a parameter grid (resumable; --dask/--workers)"),
+    "deep": ("w2s.commands.deep", "W2S and Enhanced-W2S with frozen backbones on coloured digits (one configuration)"),
 }
 
 

@@ -239,8 +239,8 @@ def _pretrain(spec: BackboneSpec, data: ColouredDigits, progress: bool = False) 
 
 
 def _skeleton(spec: BackboneSpec) -> FrozenBackbone:
-    z = jnp.zeros(spec.features, F32)
-    return FrozenBackbone(_net(spec, jax.random.key(0)), z, z)
+    z = jax.ShapeDtypeStruct((spec.features,), F32)
+    return FrozenBackbone(eqx.filter_eval_shape(_net, spec, jax.random.key(0)), z, z)
 
 
 def load_backbone(spec: BackboneSpec | str, *, progress: bool = False) -> FrozenBackbone:
@@ -289,21 +289,29 @@ def _load(spec: BackboneSpec, path: Path, progress: bool) -> FrozenBackbone:
 _FEATURES: dict[Path, np.ndarray] = {}
 
 
-def _features(spec: BackboneSpec, progress: bool) -> np.ndarray:
-    data = load_coloured_digits()
-    backbone = load_backbone(spec, progress=progress)
-    n = data.pixels.shape[0]
-    out = [
-        np.asarray(jax.jit(embed)(backbone, jnp.asarray(render(data.pixels, np.full(n, a, np.int32)))))
-        for a in (0, 1)
-    ]
-    return np.stack(out)
-
-
 def all_features(spec: BackboneSpec | str, *, progress: bool = False) -> np.ndarray:
-    """Frozen features of every digit image in both colours: ``(2, 1797, d)`` float32, ``[a, i]``."""
+    """Frozen features of every digit image in both colours: ``(2, 1797, d)`` float32, ``[a, i]``.
+
+    Computed once per backbone and kept beside it in the cache (``NAME-KEY.features.npy``):
+    the W2S pipeline only ever needs these, the heads being linear on frozen features.
+    """
     spec = BACKBONES[spec] if isinstance(spec, str) else spec
-    path = cache_dir() / f"{spec.name}-{spec.key()}.eqx"
+    path = cache_dir() / f"{spec.name}-{spec.key()}.features.npy"
     if path not in _FEATURES:
-        _FEATURES[path] = _features(spec, progress)
+        if path.exists():
+            feats = np.load(path)
+        else:
+            data = load_coloured_digits()
+            backbone = load_backbone(spec, progress=progress)
+            n = data.pixels.shape[0]
+            feats = np.stack(
+                [
+                    np.asarray(jax.jit(embed)(backbone, jnp.asarray(render(data.pixels, np.full(n, a, np.int32)))))
+                    for a in (0, 1)
+                ]
+            )
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(tmp, feats)
+            tmp.replace(path)
+        _FEATURES[path] = feats
     return _FEATURES[path]

@@ -100,13 +100,18 @@ def render(pixels: np.ndarray, a: np.ndarray) -> np.ndarray:
     return (pixels[..., None] * COLOURS[np.asarray(a)][:, None, None, :]).astype(np.float32)
 
 
+def _rng(key: jax.Array) -> np.random.Generator:
+    """A NumPy generator seeded by a JAX key's bits (index shuffles on the host, no compilation)."""
+    return np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
+
+
 def _take_groups(key: jax.Array, index_by_class: list[np.ndarray], counts: dict[int, int]):
     """Draw ``counts`` images per group from per-class candidate lists (without replacement)."""
     idx, ys, as_ = [], [], []
     for y in (0, 1):
         need_maj, need_min = counts[3 * y], counts[1 + y]  # g = 2y + y (majority), g = 2y + (1 - y)
         cand = index_by_class[y]
-        perm = np.asarray(jax.random.permutation(jax.random.fold_in(key, y), cand.shape[0]))
+        perm = _rng(jax.random.fold_in(key, y)).permutation(cand.shape[0])
         chosen = cand[perm[: need_maj + need_min]]
         idx.append(chosen)
         ys.append(np.full(chosen.shape, y, np.int32))
@@ -162,10 +167,7 @@ class ColouredDigits:
         # One permutation per class; labeled takes the head, unlabeled the next block: disjoint.
         joint = {g: cl[g] + cu[g] for g in cl}
         k_perm, k_l, k_u = jax.random.split(key, 3)
-        perms = [
-            c[np.asarray(jax.random.permutation(jax.random.fold_in(k_perm, y), c.shape[0]))]
-            for y, c in enumerate(by_class)
-        ]
+        perms = [c[_rng(jax.random.fold_in(k_perm, y)).permutation(c.shape[0])] for y, c in enumerate(by_class)]
         lab_cand = [perms[y][: cl[3 * y] + cl[1 + y]] for y in (0, 1)]
         unl_cand = [perms[y][cl[3 * y] + cl[1 + y] : joint[3 * y] + joint[1 + y]] for y in (0, 1)]
         return _take_groups(k_l, lab_cand, cl), _take_groups(k_u, unl_cand, cu)

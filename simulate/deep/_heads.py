@@ -73,7 +73,7 @@ def select_confident(scores: jax.Array, p: float) -> jax.Array:
 
 
 @eqx.filter_jit
-def _fit(head, feats, y, weights, q, *, loss: str, steps: int, lr: float, l2: float):
+def _fit(head, feats, y, weights, use_gce, q, *, steps: int, lr: float, l2: float):
     opt = optax.adam(lr)
     params, static = eqx.partition(head, eqx.is_inexact_array)
     state = opt.init(params)
@@ -82,7 +82,8 @@ def _fit(head, feats, y, weights, q, *, loss: str, steps: int, lr: float, l2: fl
     def objective(params):
         h = eqx.combine(params, static)
         logits = predict_logits(h, feats)
-        per = cross_entropy(logits, y) if loss == "ce" else gce(logits, y, q)
+        # Both losses are computed and one is chosen at run time: CE and GCE share one program.
+        per = jnp.where(use_gce, gce(logits, y, q), cross_entropy(logits, y))
         return jnp.sum(weights * per) / wsum + l2 * jnp.sum(h.linear.weight**2)
 
     def step(carry, _):
@@ -93,6 +94,16 @@ def _fit(head, feats, y, weights, q, *, loss: str, steps: int, lr: float, l2: fl
 
     (params, _), _ = jax.lax.scan(step, (params, state), None, length=steps)
     return eqx.combine(params, static)
+
+
+@eqx.filter_jit
+def _new_head(dim: int, key: jax.Array) -> LinearHead:
+    return LinearHead(dim, key=key)  # jitted: eager initialisation dispatches many small ops
+
+
+def _bucket(m: int) -> int:
+    """Rows are zero-weight padded to 256 or the next power of two, so few sizes get compiled."""
+    return max(256, 1 << (m - 1).bit_length())
 
 
 def train_head(
@@ -118,16 +129,30 @@ def train_head(
         y: ``(m,)`` int labels.
         key: initialisation key (needed unless ``init`` is given).
         init: start from this head instead of a fresh one.
-        weights: ``(m,)`` non-negative example weights (a 0/1 mask selects a subset without
-            changing shapes, so one compiled program serves every subset size); default all 1.
+        weights: ``(m,)`` non-negative example weights, not all zero (a 0/1 mask selects a subset);
+            default all 1.
         loss: ``"ce"`` or ``"gce"``; q: the GCE exponent.
         steps, lr, l2: optimiser steps, Adam learning rate, weight penalty :math:`\lambda`.
+
+    Returns:
+        The trained head. Rows are padded with zero weight to a size bucket (:func:`_bucket`),
+        which changes nothing in the objective and lets one compiled program serve many sizes.
     """
     if loss not in ("ce", "gce"):
         raise ValueError(f"loss: must be 'ce' or 'gce', got {loss!r}")
     feats = jnp.asarray(feats, F32)
-    head = init if init is not None else LinearHead(feats.shape[1], key=key)
-    w = jnp.ones(feats.shape[0], F32) if weights is None else jnp.asarray(weights, F32)
+    m, d = feats.shape
+    head = init if init is not None else _new_head(d, key)
+    w = jnp.ones(m, F32) if weights is None else jnp.asarray(weights, F32)
+    pad = _bucket(m) - m
     return _fit(
-        head, feats, jnp.asarray(y, jnp.int32), w, jnp.asarray(q, F32), loss=loss, steps=steps, lr=lr, l2=l2
+        head,
+        jnp.pad(feats, ((0, pad), (0, 0))),
+        jnp.pad(jnp.asarray(y, jnp.int32), (0, pad)),
+        jnp.pad(w, (0, pad)),
+        jnp.asarray(loss == "gce"),
+        jnp.asarray(q, F32),
+        steps=steps,
+        lr=lr,
+        l2=l2,
     )

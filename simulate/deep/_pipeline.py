@@ -1,4 +1,4 @@
-"""One W2S configuration on coloured digits: teacher, W2S student, Enhanced-W2S student, ceiling.
+r"""One W2S configuration on coloured digits: teacher, W2S student, Enhanced-W2S student, ceiling.
 
 Pipeline (reference: "Does Weak-to-strong Generalization Happen under Spurious Correlations?",
 Liu, Dong, Lei, ICLR 2026, sections 1 and 7):
@@ -30,7 +30,7 @@ import numpy as np
 
 from w2s.problem import ProblemError
 
-from ._backbones import BACKBONES, PAIRS, all_features
+from ._backbones import BACKBONES, PAIRS, BackboneSpec, all_features
 from ._data import load_coloured_digits
 from ._heads import entropy, predict_logits, select_confident, train_head
 
@@ -113,8 +113,16 @@ def _group_accuracy(logits: jax.Array, y: np.ndarray, group: np.ndarray) -> np.n
     return np.array([correct[group == g].mean() for g in range(4)])
 
 
-def run_w2s(config: DeepConfig, *, key: jax.Array, progress: bool = False) -> dict[str, Any]:
+def run_w2s(
+    config: DeepConfig,
+    *,
+    key: jax.Array,
+    progress: bool = False,
+    specs: tuple[BackboneSpec, BackboneSpec] | None = None,
+) -> dict[str, Any]:
     """Run one configuration; same ``key`` -> identical results.
+
+    ``specs`` (weak, strong) replaces the backbones of ``config.pair`` (tests use tiny ones).
 
     Returns a dict with, for each of :data:`MODELS`, ``group_acc`` (4 groups, g = 2y + a),
     ``avg`` (at ``config.eta_t``) and ``worst``; ``gain`` and ``pgr`` of the W2S and Enhanced-W2S
@@ -123,7 +131,7 @@ def run_w2s(config: DeepConfig, *, key: jax.Array, progress: bool = False) -> di
     diagnostics: pseudolabel accuracy (all / majority / minority) and the minority fraction
     and pseudolabel accuracy of the kept subset.
     """
-    weak, strong = PAIRS[config.pair]
+    weak, strong = specs if specs is not None else (BACKBONES[b] for b in PAIRS[config.pair])
     data = load_coloured_digits()
     bar = None
     if progress:
@@ -136,8 +144,8 @@ def run_w2s(config: DeepConfig, *, key: jax.Array, progress: bool = False) -> di
             bar.set_postfix_str(what)
             bar.update()
 
-    fw = all_features(BACKBONES[weak], progress=progress)
-    fs = all_features(BACKBONES[strong], progress=progress)
+    fw = all_features(weak, progress=progress)
+    fs = all_features(strong, progress=progress)
     tick("features")
     k_data, k_t, k_s, k_c = jax.random.split(key, 4)
     lab, unl = data.sample_w2s(k_data, config.n, config.eta_l, config.N, config.eta_u)
