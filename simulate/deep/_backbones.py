@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -194,45 +195,49 @@ def _pretrain(spec: BackboneSpec, data: ColouredDigits, progress: bool = False) 
     else:
         raise ValueError(f"task: unknown pre-training task {spec.task!r} (known: binary, digit)")
     labels = jnp.asarray(labels, dtype=jnp.int32)
-    model = (_net(spec, k_net), eqx.nn.Linear(spec.features, classes, dtype=F32, key=k_head))
     opt = optax.adam(spec.lr)
-    state = opt.init(eqx.filter(model, eqx.is_inexact_array))
 
-    def loss_fn(model, xb, yb):
-        net, head = model
+    @eqx.filter_jit  # initialisation op by op would dispatch (and compile) dozens of tiny programs
+    def init():
+        model = (_net(spec, k_net), eqx.nn.Linear(spec.features, classes, dtype=F32, key=k_head))
+        return model, opt.init(eqx.filter(model, eqx.is_inexact_array))
+
+    model, state = init()
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def loss_fn(params, xb, yb):
+        net, head = eqx.combine(params, static)
         logits = jax.vmap(lambda v: head(net(v)))(xb)
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
 
-    params, static = eqx.partition(model, eqx.is_inexact_array)
-
     @jax.jit
-    def train(params, state, keys):
+    def train(params, state, keys, x, labels):
         def step(carry, k):
             params, state = carry
             idx = jax.random.choice(k, x.shape[0], (spec.batch,), replace=False)
-            grads = jax.grad(lambda p: loss_fn(eqx.combine(p, static), x[idx], labels[idx]))(params)
+            grads = jax.grad(loss_fn)(params, x[idx], labels[idx])
             updates, state = optimizer_update(opt, grads, state, params)
             return (optax.apply_updates(params, updates), state), None
 
         return jax.lax.scan(step, (params, state), keys)[0]
 
-    # One compiled loop; progress (when asked) in a few chunks of steps.
-    chunks = np.array_split(np.arange(spec.steps), 10 if progress else 1)
+    # One compiled loop; with a progress bar, ten equal chunks of it (the remainder first).
     keys = jax.random.split(k_batch, spec.steps)
+    size = max(spec.steps // 10, 1) if progress else spec.steps
+    bounds = [0, *range(spec.steps % size or size, spec.steps + 1, size)]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=spec.steps, desc=f"pre-train {spec.name}", leave=False, unit="step")
-    for c in chunks:
-        params, state = train(params, state, keys[c[0] : c[-1] + 1])
+    for a, b in itertools.pairwise(bounds):
+        params, state = train(params, state, keys[a:b], x, labels)
         if bar is not None:
-            bar.update(len(c))
+            bar.update(b - a)
     if bar is not None:
         bar.close()
-    model = eqx.combine(params, static)
-    net = model[0]
-    feats = jax.vmap(net)(x)
+    net = eqx.combine(params, static)[0]
+    feats = eqx.filter_jit(lambda net, x: jax.vmap(net)(x))(net, x)
     mean = feats.mean(axis=0)
     std = jnp.sqrt(feats.var(axis=0) + jnp.asarray(1e-4, F32))  # dead ReLU units stay finite
     return FrozenBackbone(net, mean, std)
