@@ -7,4 +7,5 @@ versions, and reused while they are unchanged, so restyling a plot never recompu
 
 FIGURES = [
     "figures.gain_vs_shift",
+    "figures.deep_sweep",
 ]
