@@ -6,6 +6,22 @@ parameter grids (:func:`on_grid`) and differentiated.
 
 import w2s  # noqa: F401  (enables float64 before any array is made)
 
+from ._exact import (
+    at_student_threshold,
+    at_teacher_threshold,
+    gain_exact,
+    relative_gain_exact,
+    student_risk_exact,
+    teacher_error_exact,
+    teacher_risk_exact,
+)
+from ._exact_optim import (
+    eta_u_star_exact,
+    gain_grid_exact,
+    optimal_student_ridge_exact,
+    phase_boundary_exact,
+    phase_point_exact,
+)
 from ._grid import batched, on_grid
 from ._methods import DEFAULT_METHOD, METHODS, Method, register, risks
 from ._moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
@@ -21,6 +37,18 @@ from ._paper import (
 )
 
 __all__ = [
+    "at_student_threshold",
+    "at_teacher_threshold",
+    "eta_u_star_exact",
+    "gain_exact",
+    "gain_grid_exact",
+    "optimal_student_ridge_exact",
+    "phase_boundary_exact",
+    "phase_point_exact",
+    "relative_gain_exact",
+    "student_risk_exact",
+    "teacher_error_exact",
+    "teacher_risk_exact",
     "DEFAULT_METHOD",
     "METHODS",
     "Method",

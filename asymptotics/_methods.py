@@ -1,6 +1,7 @@
 """The registry of theory methods: each maps a Problem to its teacher and student risks.
 
-``"paper"`` is the leading-order trace form of the paper's printed results (`_paper.py`).
+``"paper"`` is the leading-order trace form of the paper's printed results (`_paper.py`);
+``"exact"`` (the default) the exact proportional-limit deterministic equivalents (`_exact.py`).
 Further methods register themselves here with :func:`register`; every consumer (the CLI,
 figures, the explorer) goes through :func:`risks`, so a new method needs no other change.
 """
@@ -14,6 +15,7 @@ import jax.numpy as jnp
 
 from w2s.problem import Problem, ProblemError
 
+from ._exact import student_risk_exact, teacher_risk_exact
 from ._paper import student_risk_paper, teacher_risk_paper
 
 __all__ = ["Method", "METHODS", "register", "risks", "DEFAULT_METHOD"]
@@ -26,7 +28,7 @@ class Method(NamedTuple):
 
 
 METHODS: dict[str, Method] = {}
-DEFAULT_METHOD = "paper"
+DEFAULT_METHOD = "exact"
 
 
 def register(name: str, method: Method) -> None:
@@ -39,6 +41,15 @@ register(
         teacher_risk_paper,
         student_risk_paper,
         "leading order in gamma_z, ridgeless, N = inf (the paper's printed forms under mean-shift)",
+    ),
+)
+register(
+    "exact",
+    Method(
+        teacher_risk_exact,
+        student_risk_exact,
+        "exact proportional limit: finite gamma_z and nu_z, ridge or min-norm in both regimes, "
+        "exact Gaussian-mixture expectations (docs/theory.md); inf at an interpolation threshold",
     ),
 )
 
