@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from w2s.problem import Problem
 
@@ -39,14 +40,32 @@ def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> j
     Returns:
         ``xi`` of shape ``(n, p)``, float64.
     """
-    mu = jnp.asarray(problem.mu_xi, dtype=jnp.float64)
-    p = mu.shape[0]
     k_group, k_noise = jax.random.split(key)
-    noise = jnp.sqrt(problem.sigma_xi2) * jax.random.normal(k_noise, (n, p), dtype=jnp.float64)
+    noise = jax.random.normal(k_noise, (n, problem.p), dtype=jnp.float64)
+    return _group_features(problem, eta, jax.random.uniform(k_group, (n,), dtype=jnp.float64), noise)
+
+
+def _group_features(problem: Problem, eta, u: jax.Array, noise: jax.Array) -> jax.Array:
+    """xi from uniforms ``u`` (n,) (the group draw g = 1{u < eta}, mixture only) and standard normals (n, p)."""
+    mu = jnp.asarray(problem.mu_xi, dtype=jnp.float64)
+    noise = jnp.sqrt(problem.sigma_xi2) * noise
     if problem.group_model == "mixture":
-        g = jax.random.bernoulli(k_group, eta, (n,)).astype(jnp.float64)
+        g = (u < eta).astype(jnp.float64)
         return g[:, None] * mu[None, :] + noise
     return eta * mu[None, :] + noise
+
+
+def _draw(problem: Problem, eta, key: jax.Array, m: int, extra: int):
+    r"""One chunk's randomness from a single uniform block (each random call costs seconds of
+    XLA compile time on CPU): ``z`` (m, d_z), ``xi`` (m, p) from D(eta) and ``extra`` more
+    standard normal columns. Normals are :math:`\sqrt2\,\mathrm{erf}^{-1}(u)`, u uniform on
+    (-1, 1), exactly as ``jax.random.normal`` makes them; the group draw is g = 1{u < 2 eta - 1}."""
+    d, p = problem.d_z, problem.p
+    lo = np.nextafter(-1.0, 0.0)
+    u = jax.random.uniform(key, (m, d + p + extra + 1), dtype=jnp.float64, minval=lo, maxval=1.0)
+    normals = np.sqrt(2.0) * jax.lax.erf_inv(u[:, :-1])
+    group_u = 0.5 * (u[:, -1] + 1.0)  # uniform on (0, 1)
+    return normals[:, :d], _group_features(problem, eta, group_u, normals[:, d : d + p]), normals[:, d + p :]
 
 
 def group_map(xi: jax.Array, M) -> jax.Array:
@@ -104,10 +123,9 @@ def teacher_design(problem: Problem, beta: jax.Array, n: int, *, key: jax.Array)
     m = chunk_rows(d, n)
 
     def chunk(c):
-        k_z, k_xi, k_eps = jax.random.split(jax.random.fold_in(key, c), 3)
-        Z = jax.random.normal(k_z, (m, d), dtype=jnp.float64)
-        W = group_map(sample_group_features(problem, problem.eta_l, m, key=k_xi), problem.T)
-        y = Z @ beta + jnp.sqrt(problem.sigma_y2) * jax.random.normal(k_eps, (m,), dtype=jnp.float64)
+        Z, xi, eps = _draw(problem, problem.eta_l, jax.random.fold_in(key, c), m, 1)
+        W = group_map(xi, problem.T)
+        y = Z @ beta + jnp.sqrt(problem.sigma_y2) * eps[:, 0]
         W, y = _masked(c, m, n, W, y)
         return Z, W, y
 
@@ -121,9 +139,7 @@ def student_design(problem: Problem, theta_teacher: jax.Array, N: int, *, key: j
     m = chunk_rows(d, N)
 
     def chunk(c):
-        k_z, k_xi = jax.random.split(jax.random.fold_in(key, c))
-        Z = jax.random.normal(k_z, (m, d), dtype=jnp.float64)
-        xi = sample_group_features(problem, problem.eta_u, m, key=k_xi)
+        Z, xi, _ = _draw(problem, problem.eta_u, jax.random.fold_in(key, c), m, 0)
         u = jnp.sum((Z @ theta_teacher) * group_map(xi, problem.T), axis=1)
         Psi, u = _masked(c, m, N, group_map(xi, problem.S), u)
         return Z, Psi, u

@@ -44,10 +44,6 @@ RISK_KEYS = (
     "student_risk_g0",
     "student_risk_g1",
 )
-# Batches of trials are vmapped up to this much cached data per batch.
-BATCH_BYTES = 64 << 20
-MAX_BATCH = 64
-
 
 class SolveError(RuntimeError):
     """A conjugate-gradient solve missed its residual target; the message says which and by how much."""
@@ -80,8 +76,6 @@ class Config(NamedTuple):
     dual_student: bool
     cache_teacher: bool
     cache_student: bool
-    tol: float
-    maxiter: int
 
     def cached_bytes(self, problem: Problem) -> int:
         d = problem.d_z
@@ -113,19 +107,20 @@ def default_cache_bytes() -> int:
     return int(limit) // 4
 
 
-def config(
-    problem: Problem, *, tol: float = DEFAULT_TOL, maxiter: int = DEFAULT_MAXITER, cache_bytes: int | None = None
-) -> Config:
+def _check_solver(tol, maxiter) -> None:
+    if isinstance(tol, bool) or not isinstance(tol, (float, int)) or not 0 < tol < 1:
+        raise ProblemError(f"tol: must be a number in (0, 1), got {tol!r}")
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
+        raise ProblemError(f"maxiter: must be an integer >= 1, got {maxiter!r}")
+
+
+def config(problem: Problem, *, cache_bytes: int | None = None) -> Config:
     """Sizes (``n``, ``N``), solver form (dual iff over-parameterised) and caching of ``problem``.
 
     A design is cached (generated once, kept in memory) when it fits in ``cache_bytes``
     (default :func:`default_cache_bytes`); otherwise it is regenerated chunk by chunk on
     every pass. Caching changes speed and memory, not the sample.
     """
-    if not (isinstance(tol, float) and 0 < tol < 1):
-        raise ProblemError(f"tol: must be a float in (0, 1), got {tol!r}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
-        raise ProblemError(f"maxiter: must be an integer >= 1, got {maxiter!r}")
     budget = default_cache_bytes() if cache_bytes is None else int(cache_bytes)
     d, n, N = problem.d_z, problem.n, problem.N
     bytes_T = _design_bytes(d, problem.p_T, n)
@@ -138,8 +133,6 @@ def config(
         dual_student=N is not None and N < d * problem.p_S,
         cache_teacher=cache_T,
         cache_student=bool(cache_S),
-        tol=tol,
-        maxiter=maxiter,
     )
 
 
@@ -147,8 +140,8 @@ def _prepare(design: Design, cache: bool) -> Design:
     return materialise(design) if cache else design
 
 
-def fit_pure(problem: Problem, key: jax.Array, cfg: Config) -> Fit:
-    """One trial's fitted parameters; pure, jit- and vmap-able (``cfg`` static)."""
+def fit_pure(problem: Problem, key: jax.Array, cfg: Config, tol=DEFAULT_TOL, maxiter=DEFAULT_MAXITER) -> Fit:
+    """One trial's fitted parameters; pure, jit- and vmap-able (``cfg`` static; ``tol``, ``maxiter`` may be traced)."""
     k_beta, k_teacher, k_student = jax.random.split(key, 3)
     d = problem.d_z
     g = jax.random.normal(k_beta, (d,), dtype=jnp.float64)
@@ -156,7 +149,7 @@ def fit_pure(problem: Problem, key: jax.Array, cfg: Config) -> Fit:
 
     design = _prepare(teacher_design(problem, beta, cfg.n, key=k_teacher), cfg.cache_teacher)
     theta_T, info_T = ridge_fit(
-        design, problem.ridge_teacher, dual=cfg.dual_teacher, tol=cfg.tol, maxiter=cfg.maxiter
+        design, problem.ridge_teacher, dual=cfg.dual_teacher, tol=tol, maxiter=maxiter
     )
     if cfg.N is None:
         K = student_moment(problem, problem.eta_u)
@@ -166,7 +159,7 @@ def fit_pure(problem: Problem, key: jax.Array, cfg: Config) -> Fit:
     else:
         design = _prepare(student_design(problem, theta_T, cfg.N, key=k_student), cfg.cache_student)
         theta_S, info_S = ridge_fit(
-            design, problem.ridge_student, dual=cfg.dual_student, tol=cfg.tol, maxiter=cfg.maxiter
+            design, problem.ridge_student, dual=cfg.dual_student, tol=tol, maxiter=maxiter
         )
     return Fit(beta, theta_T, theta_S, info_T, info_S)
 
@@ -177,8 +170,9 @@ def excess_risk(theta: jax.Array, beta: jax.Array, moment: jax.Array) -> jax.Arr
     return jnp.sum((delta.T @ delta) * moment)
 
 
+@jax.jit
 def risks(problem: Problem, fit: Fit) -> dict[str, jax.Array]:
-    """The exact excess risks of a fit on D(eta_t) and on each group (eta = 0, 1), and the gain."""
+    """The exact excess risks of a fit on D(eta_t) and on each group (eta = 0, 1), and the gain (jitted)."""
     out = {}
     for role, theta, moment in (
         ("teacher", fit.theta_teacher, teacher_moment),
@@ -192,17 +186,10 @@ def risks(problem: Problem, fit: Fit) -> dict[str, jax.Array]:
 
 
 @functools.partial(jax.jit, static_argnames="cfg")
-def _fit_jit(problem: Problem, key: jax.Array, cfg: Config) -> Fit:
-    return fit_pure(problem, key, cfg)
-
-
-@functools.partial(jax.jit, static_argnames="cfg")
-def _batch_jit(problem: Problem, keys: jax.Array, cfg: Config):
-    def one(key):
-        f = fit_pure(problem, key, cfg)
-        return risks(problem, f), (f.teacher_info, f.student_info)
-
-    return jax.vmap(one)(keys)
+def _trial_jit(problem: Problem, key: jax.Array, cfg: Config, tol, maxiter):
+    # One compiled function serves fit, trial and estimate (compiling is the slow part on CPU).
+    f = fit_pure(problem, key, cfg, tol, maxiter)
+    return f, risks(problem, f)
 
 
 def fit(
@@ -217,10 +204,11 @@ def fit(
 
     Does not raise on non-convergence (inspect the infos); :func:`trial` and :func:`estimate` do.
     """
-    return _fit_jit(problem, key, config(problem, tol=tol, maxiter=maxiter, cache_bytes=cache_bytes))
+    _check_solver(tol, maxiter)
+    return _trial_jit(problem, key, config(problem, cache_bytes=cache_bytes), float(tol), int(maxiter))[0]
 
 
-def _check(info: SolveInfo, role: str, cfg: Config, trial_index=None) -> None:
+def _check(info: SolveInfo, role: str, tol: float, maxiter: int, trial_index=None) -> None:
     conv = np.asarray(info.converged)
     if conv.all():
         return
@@ -229,8 +217,8 @@ def _check(info: SolveInfo, role: str, cfg: Config, trial_index=None) -> None:
     its = int(np.asarray(info.iterations).reshape(-1)[i])
     where = "" if trial_index is None else f" in trial {trial_index(i)}"
     raise SolveError(
-        f"{role} solve did not converge{where}: relative residual {res:.3g} > {10 * cfg.tol:.3g} after "
-        f"{its} CG iterations (maxiter {cfg.maxiter}); the system is ill-conditioned (near the "
+        f"{role} solve did not converge{where}: relative residual {res:.3g} > {10 * tol:.3g} after "
+        f"{its} CG iterations (maxiter {maxiter}); the system is ill-conditioned (near the "
         "interpolation threshold n = d_z p?) or maxiter is too small"
     )
 
@@ -248,17 +236,11 @@ def trial(
 
     Raises :class:`SolveError` if a solve missed its residual target.
     """
-    cfg = config(problem, tol=tol, maxiter=maxiter, cache_bytes=cache_bytes)
-    f = _fit_jit(problem, key, cfg)
-    _check(f.teacher_info, "teacher", cfg)
-    _check(f.student_info, "student", cfg)
-    return risks(problem, f)
-
-
-def batch_size(problem: Problem, cfg: Config, trials: int) -> int:
-    """Trials vmapped together: as many as fit in :data:`BATCH_BYTES` of cached data, at most 64."""
-    per = max(cfg.cached_bytes(problem), 8 * problem.d_z * 1024)
-    return int(max(1, min(trials, MAX_BATCH, BATCH_BYTES // per)))
+    _check_solver(tol, maxiter)
+    f, out = _trial_jit(problem, key, config(problem, cache_bytes=cache_bytes), float(tol), int(maxiter))
+    _check(f.teacher_info, "teacher", tol, maxiter)
+    _check(f.student_info, "student", tol, maxiter)
+    return out
 
 
 def estimate(
@@ -297,29 +279,27 @@ def estimate(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
         raise ProblemError(f"seed: must be an integer in [0, 2^63), got {seed!r}")
     trials, seed = int(trials), int(seed)
-    cfg = config(problem, tol=tol, maxiter=maxiter, cache_bytes=cache_bytes)
+    _check_solver(tol, maxiter)
+    cfg = config(problem, cache_bytes=cache_bytes)
     keys = jax.random.split(jax.random.key(seed), trials)
-    B = batch_size(problem, cfg, trials)
     if progress is None:
         progress = sys.stderr.isatty()
     from tqdm.auto import tqdm
 
-    values: dict[str, list[np.ndarray]] = {k: [] for k in RISK_KEYS}
+    outs, infos = [], []
     with tqdm(total=trials, disable=not progress, desc="w2s simulate", unit="trial", file=sys.stderr) as bar:
-        for start in range(0, trials, B):
-            idx = np.arange(start, start + B)
-            # The last batch repeats keys to keep one compiled shape; the extras are dropped.
-            batch_keys = keys[np.minimum(idx, trials - 1)]
-            out, (info_T, info_S) = _batch_jit(problem, batch_keys, cfg)
-            take = int(min(B, trials - start))
-            for role, info in (("teacher", info_T), ("student", info_S)):
-                info = jax.tree_util.tree_map(lambda a: np.asarray(a)[:take], info)
-                _check(info, role, cfg, trial_index=lambda i, s=start: s + i)
-            for k in RISK_KEYS:
-                values[k].append(np.asarray(out[k])[:take])
-            bar.update(take)
+        for r in range(trials):
+            f, out = _trial_jit(problem, keys[r], cfg, float(tol), int(maxiter))
+            outs.append(out)
+            infos.append((f.teacher_info, f.student_info))
+            if progress:
+                jax.block_until_ready(out)  # so the bar tracks finished trials, not queued ones
+            bar.update(1)
+    for role, j in (("teacher", 0), ("student", 1)):
+        info = jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(x) for x in a]), *[i[j] for i in infos])
+        _check(info, role, tol, maxiter, trial_index=lambda i: i)
+    per_trial = {k: np.array([float(o[k]) for o in outs]) for k in RISK_KEYS}
     result: dict = {}
-    per_trial = {k: np.concatenate(v) for k, v in values.items()}
     for k, v in per_trial.items():
         result[k] = {"mean": float(np.mean(v)), "se": float(np.std(v, ddof=1) / np.sqrt(trials))}
     result.update(trials=trials, seed=seed, d_z=problem.d_z, n=cfg.n, N=cfg.N)
