@@ -87,6 +87,8 @@ def _tilted(mean, var, A, t):
     rank-deficient, and eigenvector derivatives at repeated eigenvalues are undefined.)
     """
     m = mean.shape[0]
+    if m == 0:  # no group coordinates: x = [1], q = A_11 (slogdet of empty stacks misbehaves under vmap)
+        return -t * A[0, 0], jnp.ones((t.shape[0], 1)), jnp.ones((t.shape[0], 1, 1))
     a11 = A[0, 0]
     a = A[1:, 0]
     Azz = A[1:, 1:]

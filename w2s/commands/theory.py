@@ -30,7 +30,18 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "paper":
         extra["eta_u_star"] = float(asymptotics.eta_u_star_paper(problem))
         extra["failure_threshold_mu_T2"] = float(asymptotics.failure_threshold_paper(problem))
+    notes = []
+    if args.method == "exact":
+        if bool(asymptotics.at_teacher_threshold(problem)) or bool(asymptotics.at_student_threshold(problem)):
+            notes.append(
+                "a ridgeless fit sits exactly at its interpolation threshold (gamma p_T = 1 or nu p_S = 1): "
+                "its risk is infinite; set a ridge > 0 or move off the threshold"
+            )
+        else:
+            extra["eta_u_star"] = float(asymptotics.eta_u_star_exact(problem))
     result = {**out, **extra, "method": args.method, "problem": problem.to_dict()}
+    if notes:
+        result["notes"] = notes
     if args.json:
         print(dump_json(result))
         return 0
@@ -47,4 +58,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"method:  {args.method}")
     for k, v in {**out, **extra}.items():
         print(f"  {k:<24} {v: .6g}")
+    for note in notes:
+        print(f"note: {note}")
     return 0
