@@ -106,8 +106,11 @@ def chunk_rows(d: int, n: int) -> int:
 
 
 def materialise(design: Design) -> Design:
-    """Generate every chunk once and keep it (same values as streaming)."""
-    arrays = jax.vmap(design.chunk)(jnp.arange(design.n_chunks))
+    """Generate every chunk once and keep it (same values as streaming).
+
+    Chunks are generated one after another (``lax.map``), so the sampling temporaries stay
+    one chunk in size and the peak is the kept arrays plus a chunk."""
+    arrays = jax.lax.map(design.chunk, jnp.arange(design.n_chunks))
     return design._replace(arrays=arrays)
 
 
