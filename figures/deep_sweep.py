@@ -241,9 +241,10 @@ def main(size: str = "default"):
     paths = save(fig, NAME)
     plt.close(fig)
     table = OUT / f"{NAME}_tables.md"
+    nN = [tuple(map(int, x)) for x in data["nN"]]
     table.write_text(
         f"# Deep path, size {size!r}\n\n## Remedy: Enhanced-W2S vs W2S (relative improvement, %)\n\n"
-        f"p = {deep.DeepConfig.p}, q = {deep.DeepConfig.q}; mean ± s.e. over (n, N) in {[tuple(map(int, x)) for x in data['nN']]} "
+        f"p = {deep.DeepConfig.p}, q = {deep.DeepConfig.q}; mean ± s.e. over (n, N) in {nN} "
         f"and seeds {[int(x) for x in data['seeds']]}; accuracies averaged likewise.\n\n{remedy_table(data)}\n\n"
         f"## Trend: W2S gain against eta_u\n\n{trend_table(data)}\n"
     )
