@@ -92,6 +92,14 @@ def test_render_colours_the_foreground_only():
     np.testing.assert_allclose(img[1], d.pixels[1][..., None] * deep._data.COLOURS[1])
 
 
+def test_config_names_the_bad_field():
+    with pytest.raises(deep.DeepConfigError, match="^lr: ") as e:
+        deep.DeepConfig(lr=0.0)
+    assert e.value.field == "lr"
+    with pytest.raises(w2s.ProblemError, match="^N: "):  # a ProblemError, so the CLI reports it in one line
+        deep.DeepConfig(N=10_000)
+
+
 def test_sizes_beyond_the_pool_are_refused():
     d = deep.load_coloured_digits()
     assert d.check_sizes(100, 0.1, 600, 0.5) is None
@@ -145,6 +153,7 @@ def test_head_training_fits_a_separable_problem_and_masks_work():
     head = deep.train_head(f, y, key=jax.random.key(1), steps=200)
     pred = np.asarray(jnp.argmax(deep.predict_logits(head, f), -1))
     assert np.mean(pred == np.asarray(y)) > 0.9  # not 1: the L2 penalty leaves a soft margin
+    assert head.linear.weight.dtype == jnp.float32  # float32 although the tests run with x64 on
     # zero-weight rows are ignored: flipping their labels changes nothing
     mask = (jnp.arange(200) < 100).astype(jnp.float32)
     a = deep.train_head(f, y, key=jax.random.key(1), weights=mask, loss="gce", steps=50)

@@ -88,6 +88,10 @@ class DeepConfig:
                 raise DeepConfigError(name, f"must be a finite number, got {v!r}")
             if not ((0 < v if lo_open else 0 <= v) and v <= 1):
                 raise DeepConfigError(name, f"must lie in {'(0, 1]' if lo_open else '[0, 1]'}, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise DeepConfigError("lr", f"must be a finite number > 0, got {self.lr!r}")
+        if not (isinstance(self.l2, (int, float)) and math.isfinite(self.l2) and self.l2 >= 0):
+            raise DeepConfigError("l2", f"must be a finite number >= 0, got {self.l2!r}")
         why = load_coloured_digits().check_sizes(self.n, self.eta_l, self.N, self.eta_u)
         if why is not None:
             field, _, msg = why.partition(": ")
