@@ -1,0 +1,93 @@
+"""``w2s explore``: serve the interactive phase-diagram explorer (figures/explore.py) locally.
+
+Runs ``marimo run figures/explore.py --headless`` on a free port (from 2718 unless ``--port``
+is given), prints the URL to open, and serves until interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "figures" / "explore.py"
+DEFAULT_PORT = 2718  # marimo's own default
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=int, default=None, help=f"port to serve on (default: first free from {DEFAULT_PORT})"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    parser.add_argument(
+        "--methods",
+        metavar="M[,M...]",
+        help="theory methods to compute, the first shown (default: all registered, 'exact' shown if present); "
+        "e.g. --methods paper for the fastest start",
+    )
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def command(host: str, port: int, methods: str | None = None) -> list[str]:
+    """The marimo command line that serves the app."""
+    return [
+        sys.executable,
+        "-m",
+        "marimo",
+        "run",
+        str(APP),
+        "--headless",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-token",
+        "--no-sandbox",  # never prompt to create an isolated environment: the project's venv has everything
+    ] + (["--", "--methods", methods] if methods else [])
+
+
+def run(args: argparse.Namespace) -> int:
+    from w2s.cli import InputError
+
+    if args.methods:
+        import asymptotics
+
+        unknown = [m for m in args.methods.split(",") if m not in asymptotics.METHODS]
+        if unknown:
+            raise InputError(f"--methods: {unknown[0]!r} is not one of {sorted(asymptotics.METHODS)}")
+    if not APP.is_file():
+        raise InputError(f"the explorer app {APP} is missing (w2s explore runs from a clone of the repository)")
+    if args.port is not None:
+        if not 0 < args.port < 65536:
+            raise InputError(f"--port: must lie in 1..65535, got {args.port}")
+        if not port_is_free(args.host, args.port):
+            raise InputError(f"--port: {args.host}:{args.port} is in use; pick another or leave --port out")
+        port = args.port
+    else:
+        port = next((p for p in range(DEFAULT_PORT, DEFAULT_PORT + 100) if port_is_free(args.host, p)), None)
+        if port is None:
+            raise InputError(f"no free port in {DEFAULT_PORT}..{DEFAULT_PORT + 99} on {args.host}; pass --port")
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"W2S explorer: http://{shown}:{port}  (compiling the theory takes a few seconds; Ctrl-C stops)", flush=True)
+    env = {**os.environ, "MARIMO_SKIP_UPDATE_CHECK": "1"}  # no network look-up at start
+    proc = subprocess.Popen(command(args.host, port, args.methods), env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 130
