@@ -119,7 +119,7 @@ def run(names: list[str] | None = None, *, write: bool = True) -> dict[str, dict
         raise SystemExit(f"benchmarks: unknown benchmark {unknown[0]!r} (known: {', '.join(available)})")
     selected = names or list(available)
     info = machine()
-    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows: dict[str, dict] = {}
     for name in selected:
         print(f"running {name} ...", file=sys.stderr, flush=True)

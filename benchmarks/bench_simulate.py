@@ -146,7 +146,8 @@ def paper_scale() -> dict:
         "compile_s": ours["compile_s"],
         "notes": (
             f"d_z=2048 p_T=3 p_S=2 gamma=0.1 nu=0.01: n={problem.n} N={problem.N}; {_mode(ours['cfg'])}; CG "
-            f"iterations teacher/student {ours['iters'][0]}/{ours['iters'][1]}; times {[round(t, 2) for t in ours['times']]} s; "
+            f"iterations teacher/student {ours['iters'][0]}/{ours['iters'][1]}; "
+            f"times {[round(t, 2) for t in ours['times']]} s; "
             f"no dense baseline (the explicit designs alone would take {dense_gb:.1f} GB)"
         ),
     }

@@ -23,6 +23,10 @@ from w2s.problem import Problem
 # Rows per chunk: about 4 Mi floats (32 MiB in float64) of z. A function of d_z only, so the
 # samples a seed produces do not depend on the machine or on whether chunks are cached.
 CHUNK_FLOATS = 1 << 22
+# Rows of a cached design are reduced in blocks of about this many floats (2 MiB), small
+# enough to stay in cache between the two products of a CG pass (CPU). Chunks are a whole
+# number of blocks, so the blocking never changes the samples.
+BLOCK_FLOATS = 1 << 18
 
 
 def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> jax.Array:
@@ -100,9 +104,20 @@ class Design(NamedTuple):
         return 8 * self.n_chunks * self.m * (self.d + self.p + 1)
 
 
+def block_rows(d: int) -> int:
+    """Rows per reduction block of a cached design (see :data:`BLOCK_FLOATS`)."""
+    return max(1, BLOCK_FLOATS // d)
+
+
 def chunk_rows(d: int, n: int) -> int:
-    """Rows per chunk for dimension ``d`` and ``n`` rows in all."""
-    return max(1, min(n, CHUNK_FLOATS // d))
+    """Rows per chunk for dimension ``d`` and ``n`` rows in all (a function of ``d`` and ``n`` only):
+    all ``n`` in one chunk if they fit in :data:`CHUNK_FLOATS` floats of ``z``, else that many
+    rounded up to whole blocks."""
+    base = max(1, CHUNK_FLOATS // d)
+    if n <= base:
+        return n
+    b = block_rows(d)
+    return b * -(-base // b)
 
 
 def materialise(design: Design) -> Design:

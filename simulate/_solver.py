@@ -26,13 +26,14 @@ answer is the unique ridge solution, or the min-norm least-squares solution when
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._sampling import Design
+from ._sampling import Design, block_rows
 
 DEFAULT_TOL = 1e-10
 DEFAULT_MAXITER = 1000
@@ -49,16 +50,28 @@ class SolveInfo(NamedTuple):
 def chunk_reduce(design: Design, fn, *extra):
     """``sum_c fn(Z_c, F_c, y_c, *extra_c)``; ``extra`` arrays have a leading chunk axis."""
     if design.arrays is not None:
-        out = jax.vmap(fn)(*design.arrays, *extra)
-        return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), out)
+        b = math.gcd(design.m, block_rows(design.d))  # blocks must tile the chunks
+        if jax.default_backend() != "cpu" or b >= design.m or b < block_rows(design.d) // 8:
+            out = jax.vmap(fn)(*design.arrays, *extra)
+            return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), out)
+        # CPU: loop over cache-sized blocks so both products of a pass read z from cache,
+        # not from memory (measured about 1.6x faster per pass than whole chunks).
+        nb = design.n_chunks * (design.m // b)
+        blocks = [a.reshape(nb, b, *a.shape[2:]) for a in (*design.arrays, *extra)]
 
-    def term(c):
-        return fn(*design.chunk(c), *(e[c] for e in extra))
+        def term(c):
+            return fn(*(jax.lax.dynamic_index_in_dim(a, c, keepdims=False) for a in blocks))
+
+        n_terms = nb
+    else:
+
+        def term(c):
+            return fn(*design.chunk(c), *(e[c] for e in extra))
+
+        n_terms = design.n_chunks
 
     init = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(term, 0))
-    return jax.lax.fori_loop(
-        0, design.n_chunks, lambda c, acc: jax.tree_util.tree_map(jnp.add, acc, term(c)), init
-    )
+    return jax.lax.fori_loop(0, n_terms, lambda c, acc: jax.tree_util.tree_map(jnp.add, acc, term(c)), init)
 
 
 def chunk_map(design: Design, fn, *extra):
@@ -123,7 +136,7 @@ def ridge_fit(design: Design, lam, *, dual: bool, tol: float = DEFAULT_TOL, maxi
     Returns:
         ``(Theta, info)``: ``Theta`` of shape ``(d, p)`` and a :class:`SolveInfo`.
     """
-    n, d, p = design.n, design.d, design.p
+    n, p = design.n, design.p
     if not dual:
         b, What = chunk_reduce(design, lambda Z, F, y: (Z.T @ (y[:, None] * F), F.T @ F))
         b, What = b / n, What / n

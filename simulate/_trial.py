@@ -45,6 +45,7 @@ RISK_KEYS = (
     "student_risk_g1",
 )
 
+
 class SolveError(RuntimeError):
     """A conjugate-gradient solve missed its residual target; the message says which and by how much."""
 
@@ -148,9 +149,7 @@ def fit_pure(problem: Problem, key: jax.Array, cfg: Config, tol=DEFAULT_TOL, max
     beta = jnp.sqrt(problem.signal) * g / jnp.linalg.norm(g)
 
     design = _prepare(teacher_design(problem, beta, cfg.n, key=k_teacher), cfg.cache_teacher)
-    theta_T, info_T = ridge_fit(
-        design, problem.ridge_teacher, dual=cfg.dual_teacher, tol=tol, maxiter=maxiter
-    )
+    theta_T, info_T = ridge_fit(design, problem.ridge_teacher, dual=cfg.dual_teacher, tol=tol, maxiter=maxiter)
     if cfg.N is None:
         K = student_moment(problem, problem.eta_u)
         C = cross_moment(problem, problem.eta_u)
@@ -158,14 +157,14 @@ def fit_pure(problem: Problem, key: jax.Array, cfg: Config, tol=DEFAULT_TOL, max
         info_S = SolveInfo(jnp.asarray(0), jnp.asarray(0.0), jnp.asarray(True))
     else:
         design = _prepare(student_design(problem, theta_T, cfg.N, key=k_student), cfg.cache_student)
-        theta_S, info_S = ridge_fit(
-            design, problem.ridge_student, dual=cfg.dual_student, tol=tol, maxiter=maxiter
-        )
+        theta_S, info_S = ridge_fit(design, problem.ridge_student, dual=cfg.dual_student, tol=tol, maxiter=maxiter)
     return Fit(beta, theta_T, theta_S, info_T, info_S)
 
 
 def excess_risk(theta: jax.Array, beta: jax.Array, moment: jax.Array) -> jax.Array:
-    r""":math:`\mathrm{tr}(\Delta M \Delta^\top)`, :math:`\Delta = \Theta - \beta^* e_1^\top`; ``theta`` (d, p), ``moment`` (p, p)."""
+    r""":math:`\mathrm{tr}(\Delta M \Delta^\top)` with :math:`\Delta = \Theta - \beta^* e_1^\top`.
+
+    ``theta`` (d, p), ``beta`` (d,), ``moment`` (p, p); returns a scalar."""
     delta = theta.at[:, 0].add(-beta)
     return jnp.sum((delta.T @ delta) * moment)
 

@@ -36,7 +36,9 @@ def _within(mean, se, theory, allowance=0.0):
 @pytest.mark.parametrize("group_model", ["mixture", "mean-shift"])
 def test_sample_moments_match_population(group_model):
     # Pinned key: a fixed draw, so the check is reproducible.
-    pr = Problem(mu_xi=np.array([1.5, -0.5]), T=np.zeros((2, 0)), S=np.zeros((2, 0)), sigma_xi2=0.7, group_model=group_model)
+    pr = Problem(
+        mu_xi=np.array([1.5, -0.5]), T=np.zeros((2, 0)), S=np.zeros((2, 0)), sigma_xi2=0.7, group_model=group_model
+    )
     eta, n = 0.3, 200_000
     xi = simulate.sample_group_features(pr, eta, n, key=jax.random.key(11))
     assert xi.shape == (n, 2) and xi.dtype == jnp.float64
@@ -60,19 +62,22 @@ def test_mixture_group_fraction_and_components():
 @functools.partial(jax.jit, static_argnames=("n", "dual"))
 def _teacher_solve(pr, key, lam, n, dual):
     beta = jnp.zeros(pr.d_z).at[0].set(1.0)
-    design = simulate.teacher_design(pr, beta, n, key=key)  # streamed
+    design = _sampling.materialise(simulate.teacher_design(pr, beta, n, key=key))
     theta, info = simulate.ridge_fit(design, lam, dual=dual, tol=1e-13)
-    return theta, info, _sampling.materialise(design).arrays
+    return theta, info, design.arrays
 
 
 @pytest.mark.parametrize("n, dual", [(60, False), (24, True)], ids=["primal", "dual"])
 def test_ridge_fit_equals_dense_solve(n, dual, monkeypatch):
     # d p_T = 36: n = 60 is under-parameterised (primal CG), n = 24 over-parameterised (dual CG).
-    # 7-row chunks (12 * 7 floats) so streaming over chunks and the padded last chunk are exercised.
-    monkeypatch.setattr(_sampling, "CHUNK_FLOATS", 12 * 7)
+    # 21-row chunks reduced in 7-row blocks, so the blocked reduction over several chunks and
+    # the padded last chunk are exercised (streaming is covered by test_trial_equals_dense_refit).
+    monkeypatch.setattr(_sampling, "CHUNK_FLOATS", 12 * 21)
+    monkeypatch.setattr(_sampling, "BLOCK_FLOATS", 12 * 7)
     pr = Problem.from_scalars(p_T=3, p_S=2, similarity=0.5, mu_T2=4, mu_S2=2, eta_l=0.3, d_z=12)
     for lam in (0.0, 0.3):  # min-norm and ridge
         theta, info, (Zs, Ws, ys) = _teacher_solve(pr, jax.random.key(1), lam, n, dual)
+        assert Zs.shape[:2] == (-(-n // 21), 21)
         assert bool(info.converged) and float(info.residual) < 1e-12
         Zn, Wn, yn = (np.asarray(a).reshape(-1, *a.shape[2:])[:n] for a in (Zs, Ws, ys))
         dense = simulate.dense_ridge(simulate.kron_rows(Zn, Wn), yn, lam).reshape(12, 3)
@@ -103,7 +108,9 @@ FIT_CASES = [
     pytest.param(dict(gamma=0.5, nu=0.1, ridge_student=0.1), 0, id="dual-minnorm-teacher-streamed"),
     # primal ridge teacher (n = 120), dual min-norm student (N = 6 < d p_S = 24), mean-shift, cached.
     pytest.param(
-        dict(gamma=0.1, nu=2.0, ridge_teacher=0.3, group_model="mean-shift"), None, id="dual-student-cached",
+        dict(gamma=0.1, nu=2.0, ridge_teacher=0.3, group_model="mean-shift"),
+        None,
+        id="dual-student-cached",
         marks=pytest.mark.slow,
     ),
 ]

@@ -33,7 +33,8 @@ def compare(problem, est) -> dict[str, dict]:
         row = {}
         for k in SUMMARY_KEYS:
             mean, se = est[k]["mean"], est[k]["se"]
-            z = (mean - pred[k]) / se if se > 0 else (0.0 if mean == pred[k] else math.copysign(math.inf, mean - pred[k]))
+            diff = mean - pred[k]
+            z = diff / se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
             row[k] = {"predicted": pred[k], "z": z}
         out[name] = row
     return out
