@@ -24,8 +24,11 @@ def _():
     _arg = mo.cli_args().get("methods")
     methods = tuple(str(_arg).split(",")) if _arg else (explore.default_method(), *explore.forms()[1:])
     methods = tuple(dict.fromkeys(methods))  # first occurrence wins, order kept
-    # Compile the theory for the default shapes before the first page is drawn (once per server).
-    warmup_seconds = explore.warmup(method=methods[0], compare=methods)
+    # Compile the theory for the default shapes before the first page is drawn (once per server;
+    # the other group model in a background thread, except in a script that is about to exit).
+    warmup_seconds = explore.warmup(
+        method=methods[0], compare=methods, background=mo.app_meta().mode in ("run", "edit")
+    )
     return explore, methods, mo, time, warmup_seconds
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import re
 import threading
 import time
 from typing import Any
@@ -56,7 +57,7 @@ __all__ = [
 # point; a costlier method (the exact fixed point with quadrature) gets a coarser grid so that a
 # slider update stays well under a second. The zero contour is interpolated between grid points.
 GRIDS = {"paper": 81}
-GRID_DEFAULT = 21
+GRID_DEFAULT = 15
 CURVE = 101  # points of the gain-vs-eta_u curve (plus one: the current eta_u)
 _KEYS = ("teacher_risk", "student_risk", "gain")
 PRINTED = "printed"  # the paper's printed closed forms (paper.md section 4), shown beside the methods
@@ -203,6 +204,7 @@ class Phase:
         gain: gain[i, j] at eta_u = axis[i], eta_l = axis[j], shape (n, n); NaN where undefined.
         ridge: eta_u*(eta_l), the refined maximiser of each column, shape (n,).
         seconds: wall time of the theory evaluation.
+        errors: what the theory raised where it could not be evaluated (those points are NaN).
     """
 
     method: str
@@ -210,6 +212,7 @@ class Phase:
     gain: np.ndarray
     ridge: np.ndarray
     seconds: float
+    errors: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,6 +228,7 @@ class Along:
         eta_u_star_printed: the printed forms' unconstrained maximiser (``eta_u_star_paper``).
         failure_threshold: ||mu_T||^2/sigma_xi2 above which the printed gain turns negative.
         seconds: wall time of the theory evaluation.
+        errors: what a method raised where it could not be evaluated (its values are NaN).
     """
 
     method: str
@@ -235,6 +239,7 @@ class Along:
     eta_u_star_printed: float
     failure_threshold: float
     seconds: float
+    errors: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +275,30 @@ def _check_methods(method: str | None, compare: tuple[str, ...] | None) -> tuple
     return method, compare
 
 
+def _error_text(method: str, e: Exception) -> str:
+    """One line for the page: the theory's own message where it has one (equinox's error_if)."""
+    text = str(e)
+    found = re.search(r"EquinoxRuntimeError: (.+)", text)
+    line = found.group(1) if found else next((x for x in text.splitlines() if x.strip()), type(e).__name__)
+    return f"{method}: not evaluated at some points ({line.strip()[:160]})"
+
+
+def _note(errors: list[str], method: str, e: Exception) -> None:
+    message = _error_text(method, e)
+    if message not in errors:
+        errors.append(message)
+
+
+def _guarded(method: str, errors: list[str], call, shape):
+    """``call()``, or NaNs of ``shape`` and a note when the theory raises (e.g. a fixed point that
+    does not converge): one bad setting must not break the page."""
+    try:
+        return call()
+    except Exception as e:  # noqa: BLE001 (any failure of a theory method becomes a note)
+        _note(errors, method, e)
+        return np.full(shape, np.nan)
+
+
 def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
     """``method``'s gain on the fixed (eta_l, eta_u) grid of :func:`grid_size` points per axis."""
     method, _ = _check_methods(method, ())
@@ -277,17 +306,21 @@ def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
     n = grid_size(method)
     axis = np.linspace(0.0, 1.0, n)
     fn = _risks_fn(method)
+    errors: list[str] = []
+
+    def grid(eta_l, eta_u):
+        return np.asarray(asymptotics.on_grid(fn, problem, eta_l=eta_l, eta_u=eta_u)["gain"])
+
     if method in GRIDS:
-        gain = np.asarray(asymptotics.on_grid(fn, problem, eta_l=axis[None, :], eta_u=axis[:, None])["gain"])
+        gain = _guarded(method, errors, lambda: grid(axis[None, :], axis[:, None]), (n, n))
     else:
         # Row by row (one compiled shape, n calls): one vmap over the whole grid of the exact
-        # method did not finish within minutes here, while its rows take milliseconds each.
-        gain = np.stack(
-            [np.asarray(asymptotics.on_grid(fn, problem, eta_l=axis, eta_u=np.full(n, u))["gain"]) for u in axis]
-        )
+        # method did not finish within minutes here, while its rows take milliseconds each; and a
+        # row where the theory raises costs only that row.
+        gain = np.stack([_guarded(method, errors, lambda u=u: grid(axis, np.full(n, u)), (n,)) for u in axis])
     seconds = time.perf_counter() - t0
     ridge = np.array([_argmax_refined(axis, gain[:, j]) for j in range(n)])
-    return Phase(method=method, axis=axis, gain=gain, ridge=ridge, seconds=seconds)
+    return Phase(method=method, axis=axis, gain=gain, ridge=ridge, seconds=seconds, errors=tuple(errors))
 
 
 def along(problem: Problem, method: str | None = None, *, compare: tuple[str, ...] | None = None) -> Along:
@@ -296,11 +329,24 @@ def along(problem: Problem, method: str | None = None, *, compare: tuple[str, ..
     method, compare = _check_methods(method, compare)
     t0 = time.perf_counter()
     grid_u = np.linspace(0.0, 1.0, CURVE)
-    # The current eta_u rides along as one extra point: one dispatch, a fixed shape.
-    out = asymptotics.on_grid(
-        _others_fn(tuple(sorted({method, *compare}))), problem, eta_u=np.append(grid_u, problem.eta_u)
-    )
-    out = {f: {k: np.asarray(v) for k, v in d.items()} for f, d in out.items()}
+    points = np.append(grid_u, problem.eta_u)  # the current eta_u rides along: one dispatch, fixed shape
+    methods = tuple(sorted({method, *compare}))
+    errors: list[str] = []
+
+    def run(ms: tuple[str, ...]):
+        out = asymptotics.on_grid(_others_fn(ms), problem, eta_u=points)
+        return {f: {k: np.asarray(v) for k, v in d.items()} for f, d in out.items()}
+
+    try:
+        out = run(methods)
+    except Exception:  # noqa: BLE001 (find which method failed; the others still show)
+        out = run(())  # the printed forms alone
+        for m in methods:
+            try:
+                out[m] = run((m,))[m]
+            except Exception as e:  # noqa: BLE001
+                _note(errors, m, e)
+                out[m] = {k: np.full(points.shape, np.nan) for k in _KEYS}
     seconds = time.perf_counter() - t0
     extras = {k: float(v[-1]) for k, v in out.pop(_EXTRAS).items()}
     out = {f: out[f] for f in forms() if f in out}  # printed first, then the methods in a fixed order
@@ -314,6 +360,7 @@ def along(problem: Problem, method: str | None = None, *, compare: tuple[str, ..
         eta_u_star_printed=extras["eta_u_star_printed"],
         failure_threshold=extras["failure_threshold"],
         seconds=seconds,
+        errors=tuple(errors),
     )
 
 
@@ -541,7 +588,8 @@ def summary_html(
     m = result.method
     A = result.along
     pt = A.point[m]
-    verdict = "W2S happens" if pt["gain"] > 0 else "W2S fails" if pt["gain"] < 0 else "no gain"
+    g = pt["gain"]
+    verdict = "W2S happens" if g > 0 else "W2S fails" if g < 0 else "no gain" if g == 0 else "not evaluated here"
     rows = "".join(
         f"<tr><td>{html.escape(f)}</td><td>{_num(v['teacher_risk'])}</td><td>{_num(v['student_risk'])}</td>"
         f"<td>{_num(v['gain'])}</td><td>{_num(_ratio(v['gain'], v['teacher_risk']))}</td></tr>"
@@ -576,6 +624,8 @@ def summary_html(
         )
     for note in notes:
         parts.append(f"<p style='margin:0;color:#a15c00'>note: {html.escape(note)}</p>")
+    for error in dict.fromkeys((*result.phase.errors, *A.errors)):
+        parts.append(f"<p style='margin:0;color:#b00020' class='w2s-error'>{html.escape(error)}</p>")
     timing = f"theory: phase diagram {1e3 * result.phase.seconds:.0f} ms, curves {1e3 * A.seconds:.0f} ms"
     if render_seconds is not None:
         timing += f", plot {1e3 * render_seconds:.0f} ms"
