@@ -419,6 +419,8 @@ def test_default_app_in_the_browser(tmp_path):
             pg.wait_for_selector("#w2s-sim", timeout=300_000)
             assert re.fullmatch(r"[+-]\d\.\d{4} ± \d\.\d{4}", pg.locator("#w2s-sim").inner_text())
             pg.screenshot(path=str(tmp_path / "explore_simulation.png"), full_page=True)
+            if os.environ.get("W2S_UPDATE_DOCS") == "1":  # the README's picture: the default app
+                pg.screenshot(path=str(ROOT / "docs" / "explore.png"), full_page=True)
 
 
 def _drive(pg, tmp_path: Path, method: str, *, docs: bool) -> None:
@@ -466,12 +468,8 @@ def _expected_gain(method: str, **changes) -> float:
 
 
 def _update_docs(pg, method: str, median: float, worst: float, moves: int, other: float) -> None:
-    """Write the measured times between ``<!-- timing-METHOD -->`` markers of docs/explore.md (and,
-    for the default test's paper-only app, the screenshot docs/explore.png)."""
-    docs = ROOT / "docs"
-    if method == "paper":
-        pg.screenshot(path=str(docs / "explore.png"), full_page=True)
-    md = docs / "explore.md"
+    """Write the measured times between ``<!-- timing-METHOD -->`` markers of docs/explore.md."""
+    md = ROOT / "docs" / "explore.md"
     line = (
         f"<!-- timing-{method} -->"
         + ("With every method, exact shown (the default)" if method == "exact" else f"With `--methods {method}`")

@@ -8,13 +8,15 @@ Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026):
   :math:`\eta_u^*` marked, for the printed forms and every registered theory method;
 * teacher and student risks, printed beside the methods' values.
 
-Everything the app computes goes through :func:`evaluate`, whose JAX work is two calls of
-:func:`asymptotics.on_grid` with grids of *fixed* shapes (``grid_size(method)`` squared plus
-:data:`CURVE` + 1 points) and module-level theory functions of stable identity. A slider move
-changes only leaf values of the :class:`~w2s.problem.Problem` pytree, so the compiled
-``jit(vmap)`` is reused: JAX compiles once per (method, group model, p_T, p_S) and never per
-move (``tests/test_explore.py`` checks the cache size). :func:`warmup` compiles the default
-shapes before the first page is served.
+Everything the app computes goes through :func:`phase_diagram` (the shown method on a fixed
+``grid_size(method)``-squared grid; it does not depend on the current eta_l, eta_u) and
+:func:`along` (every form at :data:`CURVE` + 1 values of eta_u), both through
+:func:`asymptotics.on_grid` with module-level theory functions of stable identity and arrays of
+fixed shapes. A slider move changes only leaf values of the :class:`~w2s.problem.Problem`
+pytree, so the compiled ``jit(vmap)`` is reused: JAX compiles once per (method, group model,
+p_T, p_S) and never per move (``tests/test_explore.py`` checks the cache sizes). :func:`warmup`
+compiles the default shapes before the first page is drawn. Plots are inline SVG
+(:mod:`w2s._svg`): a few milliseconds, where matplotlib took about 0.5 s of CPU per update.
 """
 
 from __future__ import annotations
