@@ -133,9 +133,12 @@ def run(names: list[str] | None = None, *, write: bool = True) -> dict[str, dict
         r["date"] = date
         r["machine"] = {**info, **r.get("machine", {})}
         rows[name] = r
+        summary = {k: r.get(k) for k in ("ours_s", "baseline_s", "ratio", "error") if k in r}
+        print(f"  {name}: {summary}", file=sys.stderr, flush=True)
+        if write:  # after each benchmark, so an interrupted run keeps what it measured
+            merge_results({name: r})
     print_table(rows)
     if write:
-        merge_results(rows)
         print(f"merged {len(rows)} entries into {RESULTS}", file=sys.stderr)
     return rows
 

@@ -78,15 +78,6 @@ class Config(NamedTuple):
     cache_teacher: bool
     cache_student: bool
 
-    def cached_bytes(self, problem: Problem) -> int:
-        d = problem.d_z
-        out = 0
-        if self.cache_teacher:
-            out += _design_bytes(d, problem.p_T, self.n)
-        if self.cache_student and self.N is not None:
-            out += _design_bytes(d, problem.p_S, self.N)
-        return out
-
 
 def _design_bytes(d: int, p: int, n: int) -> int:
     from ._sampling import chunk_rows
@@ -120,7 +111,7 @@ def config(problem: Problem, *, cache_bytes: int | None = None) -> Config:
 
     A design is cached (generated once, kept in memory) when it fits in ``cache_bytes``
     (default :func:`default_cache_bytes`); otherwise it is regenerated chunk by chunk on
-    every pass. Caching changes speed and memory, not the sample.
+    every pass. Caching changes speed and memory, not the sample (results agree to rounding).
     """
     budget = default_cache_bytes() if cache_bytes is None else int(cache_bytes)
     d, n, N = problem.d_z, problem.n, problem.N
