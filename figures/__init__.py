@@ -7,5 +7,10 @@ versions, and reused while they are unchanged, so restyling a plot never recompu
 
 FIGURES = [
     "figures.gain_vs_shift",
+    "figures.trends",
+    "figures.phase",
+    "figures.failure",
+    "figures.group_risks",
+    "figures.predicted_vs_empirical",
     "figures.deep_sweep",
 ]

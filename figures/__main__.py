@@ -1,4 +1,8 @@
-"""``python -m figures [--fast | --full] [--only NAME ...]``: build every figure."""
+"""``python -m figures [--fast | --full] [--only NAME ...] [--dask ADDRESS | --workers K]``: build every figure.
+
+Simulation cells go through :mod:`w2s.sweep` (resumable: an interrupted build recomputes only
+the cells it had not finished); ``--dask``/``--workers`` run them on a Dask cluster.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,54 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--fast", action="store_true", help="seconds-long smoke sizes (CI)")
     size.add_argument("--full", action="store_true", help="the paper's d_z = 2048 (GPU or cluster)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="build only these figures (module names)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--dask", metavar="ADDRESS", help="run simulation cells on this Dask scheduler")
+    where.add_argument("--workers", type=int, metavar="K", help="run simulation cells on a local Dask cluster")
     args = parser.parse_args(argv)
+    _persistent_compilation_cache()
+    from figures import _common
+
+    client = None
+    if args.workers is not None:  # one local cluster for the whole build, not one per figure
+        import distributed
+
+        cluster = distributed.LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+    _common.RUNNER.update(dask=client if client is not None else args.dask)
+    try:
+        return _build(args)
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+
+
+def _persistent_compilation_cache() -> None:
+    """Keep JAX's compiled programs on disk ($W2S_JAX_CACHE, default ~/.cache/w2s-spurious/jax):
+    the exact theory and the simulator take seconds to compile per shape, and a rebuild needs the
+    same programs again."""
+    import os
+    from pathlib import Path
+
+    import jax
+
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "w2s-spurious" / "jax"
+    jax.config.update("jax_compilation_cache_dir", os.environ.get("W2S_JAX_CACHE", str(default)))
+
+
+def _build(args) -> int:
     size_name = "fast" if args.fast else "full" if args.full else "default"
     names = FIGURES
     if args.only:
         wanted = {n if n.startswith("figures.") else f"figures.{n}" for n in args.only}
         unknown = wanted - set(FIGURES)
         if unknown:
-            print(f"figures: error: --only: unknown figure {sorted(unknown)[0]!r} (known: {', '.join(FIGURES)})",
-                  file=sys.stderr)
+            print(
+                f"figures: error: --only: unknown figure {sorted(unknown)[0]!r} (known: {', '.join(FIGURES)})",
+                file=sys.stderr,
+            )
             return 2
         names = [n for n in FIGURES if n in wanted]
     for name in names:

@@ -1,24 +1,57 @@
-"""Shared plumbing for the figure scripts: cache of the data step, saving, versions."""
+"""Shared plumbing for the figure scripts: sizes, the theory method, simulation through the
+sweep runner, the cache of the data step, saving.
+
+Output goes to ``figures/data`` (cached data, and ``cells/``, the sweep runner's result store)
+and ``figures/out`` (PNG and PDF), or under ``$W2S_FIGURES_DIR`` when it is set.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
+import asymptotics
+from w2s import Problem
+
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT / "data"
-OUT = ROOT / "out"
+BASE = Path(os.environ["W2S_FIGURES_DIR"]) if os.environ.get("W2S_FIGURES_DIR") else ROOT
+DATA = BASE / "data"
+OUT = BASE / "out"
 SIZES = ("fast", "default", "full")
+
+# Simulation sizes: core dimension, trials per point, trials per cell. "fast" is a smoke run,
+# "default" fits a 2-core CPU in minutes, "full" is the paper's d_z = 2048.
+SIM = {
+    "fast": {"d_z": 8, "trials": 2, "chunk": 2},
+    "default": {"d_z": 128, "trials": 6, "chunk": 6},
+    "full": {"d_z": 2048, "trials": 16, "chunk": 4},
+}
+SEED = 20260928
+
+# Theory: the exact proportional-limit method when it is registered, else the leading order.
+METHOD = "exact" if "exact" in asymptotics.METHODS else "paper"
+THEORY_LABEL = "exact theory" if METHOD == "exact" else "leading-order theory (exact not available)"
+
+# Where simulation cells run; set by ``python -m figures --dask/--workers``.
+RUNNER: dict[str, Any] = {"dask": None, "workers": None}
+
+
+def simulator_available() -> bool:
+    try:
+        import simulate
+    except ImportError:
+        return False
+    return callable(getattr(simulate, "estimate", None))
 
 
 def versions() -> dict[str, str]:
-    import jax
-
     import w2s
 
     try:
@@ -31,7 +64,7 @@ def versions() -> dict[str, str]:
 
 
 def cached(name: str, params: dict[str, Any], compute) -> dict[str, np.ndarray]:
-    """Run ``compute()`` unless ``figures/data/name.npz`` was made with the same ``params``."""
+    """Run ``compute()`` unless ``DATA/name.npz`` was made with the same ``params``."""
     DATA.mkdir(parents=True, exist_ok=True)
     npz, meta = DATA / f"{name}.npz", DATA / f"{name}.json"
     key = json.dumps(params, sort_keys=True, default=str)
@@ -58,3 +91,108 @@ def save(fig, name: str) -> list[Path]:
     for p in paths:
         fig.savefig(p, dpi=150 if p.suffix == ".png" else None, bbox_inches="tight")
     return paths
+
+
+# ------------------------------------------------------------------------------------ theory
+def theory(problems: list[Problem], method: str = METHOD) -> dict[str, np.ndarray]:
+    """``asymptotics.risks`` at each problem (all of one shape), vmapped under one jit."""
+    return stacked(_risks_fn(method), problems)
+
+
+def printed_gain(problems: list[Problem]) -> dict[str, np.ndarray]:
+    """The paper's printed forms taken literally (any group model): teacher, student, gain."""
+    return stacked(_printed, problems)
+
+
+def stacked(fn, problems: list[Problem]):
+    """``fn`` at each problem (all of one shape and group model), by one jitted vmap."""
+    # Batches of exactly BATCH problems (the last padded by repeating a problem): grids of any
+    # length share one compilation. BATCH also stays at 64 because a vmapped batch of 128 of the
+    # exact theory, with the matrices T, S, mu_xi batched too, hung (no CPU use) in XLA:CPU here.
+    if fn not in _JIT:
+        _JIT[fn] = jax.jit(jax.vmap(fn))
+    m = len(problems)
+    padded = list(problems) + [problems[-1]] * (-m % BATCH)
+    outs = []
+    for start in range(0, len(padded), BATCH):
+        chunk = padded[start : start + BATCH]
+        batch = jax.tree.map(lambda *xs: np.stack([np.asarray(x, dtype=np.float64) for x in xs]), *chunk)
+        outs.append(jax.tree.map(np.asarray, _JIT[fn](batch)))
+    return jax.tree.map(lambda *xs: np.concatenate(xs)[:m], *outs)
+
+
+BATCH = 64
+
+
+_JIT: dict[Any, Any] = {}
+_RISKS: dict[str, Any] = {}
+
+
+def _risks_fn(method: str):
+    if method not in _RISKS:
+        _RISKS[method] = lambda q: asymptotics.risks(q, method)
+    return _RISKS[method]
+
+
+def _printed(q: Problem):
+    t, s = asymptotics.printed_teacher_risk(q), asymptotics.printed_student_risk(q)
+    return {"teacher_risk": t, "student_risk": s, "gain": t - s}
+
+
+# -------------------------------------------------------------------------------- simulation
+SIM_KEYS = (
+    "teacher_risk",
+    "student_risk",
+    "gain",
+    "teacher_risk_g0",
+    "teacher_risk_g1",
+    "student_risk_g0",
+    "student_risk_g1",
+)
+
+
+def simulate_points(problems: list[Problem], size: str, desc: str = "cells") -> dict[str, np.ndarray]:
+    """Monte-Carlo means and standard errors at each problem, through the resumable sweep runner.
+
+    Returns ``{quantity: (len(problems), 2) array of (mean, se)}`` for the quantities in
+    :data:`SIM_KEYS` that the simulator reports, plus ``"trials"``; empty when the simulator
+    is not available. Cells go to ``DATA/cells`` and are never recomputed.
+    """
+    if not problems or not simulator_available():
+        return {}
+    from w2s.sweep import grid_cells, pool_by_point, run
+
+    s = SIM[size]
+    cells = grid_cells([q.replace(d_z=s["d_z"]) for q in problems], trials=s["trials"], seed=SEED, chunk=s["chunk"])
+    results = pool_by_point(cells, run(cells, DATA / "cells", desc=desc, **RUNNER))
+    out = {
+        k: np.array([[r[k]["mean"], r[k]["se"]] for r in results], dtype=np.float64)
+        for k in SIM_KEYS
+        if k in results[0]
+    }
+    out["trials"] = np.array([r["trials"] for r in results])
+    return out
+
+
+def sim_curves(values: tuple, size: str) -> tuple:
+    """The curves of a figure that get simulation markers: all, or only the first in a FAST run
+    (each new sample-size shape costs the simulator a compilation)."""
+    return values[:1] if size == "fast" else values
+
+
+def sim_params(size: str) -> dict[str, Any]:
+    """What the cached data depends on beyond a figure's own parameters."""
+    return {"method": METHOD, "simulator": simulator_available(), "sim": SIM[size], "seed": SEED}
+
+
+def errorbar(ax, x, est: np.ndarray, **kw):
+    """Simulation markers with one-standard-error bars."""
+    kw = {"fmt": "o", "ms": 4, "capsize": 2, "elinewidth": 1, "mfc": "white", **kw}
+    return ax.errorbar(x, est[:, 0], yerr=est[:, 1], **kw)
+
+
+def sim_note(size: str, sim: dict) -> str:
+    if not sim:
+        return "simulation: not available"
+    s = SIM[size]
+    return f"markers: simulation, $d_z = {s['d_z']}$, {int(sim['trials'][0])} trials, ±1 s.e."

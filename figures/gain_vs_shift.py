@@ -1,59 +1,110 @@
-"""W2S gain against (eta_u - eta_l)^2 from the leading-order forms, for several group separations.
+"""W2S gain against (eta_u - eta_l)^2: the paper's printed form, the theory, and simulation.
 
-Left: mixture model; right: mean-shift model (where the leading-order form is the paper's printed
-one and is exactly linear in (eta_u - eta_l)^2 when Xi = 0).
+Xi = 0, so the printed gain is exactly linear in (eta_u - eta_l)^2 with slope -||mu_T||^2/sigma_xi^2
+(paper.md section 4, claim d). Left: the mixture model (a true two-group population), right:
+the mean-shift model, under which the printed forms are the leading order of the theory.
+The printed form is for N = inf and leading order in gamma_z; theory and simulation use the
+finite gamma_z and nu_z given in the title.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
-import asymptotics
 from w2s import Problem
 
-from ._common import cached, save
+from ._common import (
+    THEORY_LABEL,
+    cached,
+    errorbar,
+    printed_gain,
+    save,
+    sim_curves,
+    sim_note,
+    sim_params,
+    simulate_points,
+    theory,
+)
 
 NAME = "gain_vs_shift"
-SEPARATIONS = (1.0, 4.0, 9.0, 16.0)  # ||mu_T||^2 / sigma_xi^2
-BASE = dict(p_T=3, p_S=2, similarity=0.0, mu_S2=0.0, eta_l=0.1, eta_t=0.5, gamma=0.1)
+SEPARATIONS = (1.0, 4.0, 16.0)  # ||mu_T||^2 / sigma_xi^2
+MODELS = ("mixture", "mean-shift")
+BASE = dict(p_T=3, p_S=2, similarity=0.0, mu_S2=0.0, eta_l=0.1, eta_t=0.5, gamma=0.1, nu=0.1)
+COLORS = ("C0", "C1", "C3")
+
+
+def grids(size: str) -> tuple[np.ndarray, np.ndarray]:
+    """eta_u for the lines, and for the simulation (evenly spaced in (eta_u - eta_l)^2)."""
+    top = (1.0 - BASE["eta_l"]) ** 2
+    lines = BASE["eta_l"] + np.sqrt(np.linspace(0.0, top, 11 if size == "fast" else 81))
+    points = BASE["eta_l"] + np.sqrt(np.linspace(0.0, top, 3 if size == "fast" else 6))
+    return lines, points
+
+
+def problem(model: str, a: float, eta_u: float) -> Problem:
+    return Problem.from_scalars(**{**BASE, "mu_T2": a}, eta_u=float(eta_u), group_model=model)
 
 
 def compute(size: str) -> dict[str, np.ndarray]:
-    eta_u = np.linspace(BASE["eta_l"], 1.0, 11 if size == "fast" else 91)
-    gains = {}
-    for model in ("mixture", "mean-shift"):
-        rows = []
-        for a in SEPARATIONS:
-            problem = Problem.from_scalars(**{**BASE, "mu_T2": a}, group_model=model)
-            rows.append(asymptotics.on_grid(lambda q: asymptotics.risks(q, "paper")["gain"], problem, eta_u=eta_u))
-        gains[model] = np.asarray(rows)
-    return {"eta_u": eta_u, "mixture": gains["mixture"], "mean_shift": gains["mean-shift"]}
+    lines, points = grids(size)
+    out: dict[str, np.ndarray] = {"eta_u": lines, "eta_u_sim": points}
+    for model in MODELS:
+        key = model.replace("-", "_")
+        out[f"{key}_theory"] = np.array([theory([problem(model, a, e) for e in lines])["gain"] for a in SEPARATIONS])
+        out[f"{key}_printed"] = np.array(
+            [printed_gain([problem(model, a, e) for e in lines])["gain"] for a in SEPARATIONS]
+        )
+        sims = [
+            simulate_points([problem(model, a, e) for e in points], size, desc=f"{NAME} {model}")
+            for a in sim_curves(SEPARATIONS, size)
+        ]
+        if sims[0]:
+            out[f"{key}_sim"] = np.array([s["gain"] for s in sims])
+            out["trials"] = sims[0]["trials"]
+    return out
 
 
-def plot(data: dict[str, np.ndarray]):
-    shift2 = (data["eta_u"] - BASE["eta_l"]) ** 2
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True, constrained_layout=True)
-    for ax, key, title in zip(axes, ("mixture", "mean_shift"), ("mixture model", "mean-shift model")):
-        for a, g in zip(SEPARATIONS, data[key]):
-            ax.plot(shift2, g, label=rf"$\|\mu_T\|^2/\sigma_\xi^2 = {a:g}$")
-        ax.axhline(0.0, color="0.5", lw=0.8, ls="--")
-        ax.set_title(title)
+def plot(data: dict[str, np.ndarray], size: str):
+    eta_l = BASE["eta_l"]
+    shift2, shift2_sim = (data["eta_u"] - eta_l) ** 2, (data["eta_u_sim"] - eta_l) ** 2
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True, constrained_layout=True)
+    for ax, model in zip(axes, MODELS, strict=True):
+        key = model.replace("-", "_")
+        for i, c in enumerate(COLORS):
+            ax.plot(shift2, data[f"{key}_theory"][i], color=c, lw=1.8)
+            ax.plot(shift2, data[f"{key}_printed"][i], color=c, lw=1.2, ls="--")
+            if f"{key}_sim" in data and i < len(data[f"{key}_sim"]):
+                errorbar(ax, shift2_sim, data[f"{key}_sim"][i], color=c)
+        ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
+        ax.set_title(f"{model} model")
         ax.set_xlabel(r"$(\eta_u - \eta_l)^2$")
-    axes[0].set_ylabel(r"W2S gain (leading order, $\sigma_y^2 = 1$)")
-    axes[1].legend(fontsize=8, loc="lower left")
+    axes[0].set_ylabel(r"W2S gain  $E\,ER(f_T) - E\,ER(f_S)$")
+    handles = [
+        Line2D([], [], color=c, lw=1.8, label=rf"$\|\mu_T\|^2/\sigma_\xi^2 = {a:g}$")
+        for a, c in zip(SEPARATIONS, COLORS, strict=True)
+    ]
+    handles += [
+        Line2D([], [], color="k", lw=1.8, label=THEORY_LABEL),
+        Line2D([], [], color="k", lw=1.2, ls="--", label=r"printed form ($\gamma_z \to 0$, $N = \infty$)"),
+    ]
+    if "trials" in data:
+        handles.append(Line2D([], [], color="k", marker="o", mfc="white", ls="", label="simulation ±1 s.e."))
+    axes[1].legend(handles=handles, fontsize=8, loc="lower left")
+    sim = {"trials": data["trials"]} if "trials" in data else {}
     fig.suptitle(
-        rf"$p_T = {BASE['p_T']},\ p_S = {BASE['p_S']},\ \Xi = 0,\ \eta_l = {BASE['eta_l']},\ "
-        rf"\eta_t = {BASE['eta_t']},\ \gamma_z = {BASE['gamma']},\ \nu_z \to 0$",
+        rf"$p_T = {BASE['p_T']},\ p_S = {BASE['p_S']},\ \Xi = 0,\ \eta_l = {eta_l},\ \eta_t = {BASE['eta_t']},\ "
+        rf"\gamma_z = {BASE['gamma']},\ \nu_z = {BASE['nu']},\ \sigma_y^2 = 1$" + f"\n{sim_note(size, sim)}",
         fontsize=10,
     )
     return fig
 
 
 def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "separations": SEPARATIONS, "method": "paper"}
+    params = {"size": size, "base": BASE, "separations": SEPARATIONS, **sim_params(size), "v": 2}
     data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data)
+    fig = plot(data, size)
     paths = save(fig, NAME)
     plt.close(fig)
     return paths
