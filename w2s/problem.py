@@ -66,8 +66,14 @@ class ProblemError(ValueError):
     """Invalid problem specification; the message names the field and the rule."""
 
 
+try:  # public in jax 0.10; fall back to the private path should it move
+    from jax.core import Tracer as _Tracer
+except ImportError:  # pragma: no cover
+    from jax._src.core import Tracer as _Tracer
+
+
 def _is_concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
+    return not isinstance(x, _Tracer)
 
 
 def check_scalar(name: str, value: Any) -> None:
