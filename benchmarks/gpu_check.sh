@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# GPU checks, run once on a machine where JAX sees a GPU (the repository root, no install needed
+# where jax, equinox, optax, scikit-learn, tqdm and matplotlib are already present):
+#   the paper-scale simulator trial (d_z = 2048) and the deep-path sweep at its default size.
+# Results land in ${OUT:-benchmarks/out}/ (logs and the benchmark results JSON).
+set -uo pipefail
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+out="${OUT:-benchmarks/out}"
+mkdir -p "$out"
+PY="${PYTHON:-python3}"
+nvidia-smi -L 2>&1 | tee "$out/device.txt"
+"$PY" -c "import jax; print('jax', jax.__version__, jax.devices())" 2>&1 | tee -a "$out/device.txt"
+timeout "${BENCH_TIMEOUT:-240}" "$PY" -m benchmarks --only paper_scale 2>&1 | tee "$out/bench.log"
+cp benchmarks/results.json "$out/results_gpu.json" 2>/dev/null
+cache=$(mktemp -d)
+W2S_CACHE="$cache" timeout "${DEEP_TIMEOUT:-300}" "$PY" -m figures.deep_sweep --size "${DEEP_SIZE:-default}" --fresh \
+  2>&1 | tail -n 60 | tee "$out/deep.log"
