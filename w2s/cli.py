@@ -59,4 +59,8 @@ def build_parser_for(argv: list[str]) -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so that `python -m w2s.cli` catches the same InputError
+    # class the command modules raise (this file's copy as __main__ would be a different class).
+    from w2s.cli import main as _main
+
+    sys.exit(_main())
