@@ -149,17 +149,7 @@ def _student_parts(problem: Problem):
     return Pi, R, AS, res, threshold
 
 
-@jax.jit
-def student_risk_exact(problem: Problem):
-    r"""Exact proportional-limit :math:`E\,ER_{\eta_t}(f_S)` of the W2S student.
-
-    The student fits the teacher's predictions on :math:`N = d_z/\nu_z` samples of
-    :math:`D(\eta_u)` with ridge ``ridge_student`` (0 = min-norm, both regimes
-    :math:`\nu_z p_S \lessgtr 1`). :math:`\nu_z = 0` gives the population fit
-    :math:`\Theta_S = \Theta_T C_u(K_u+\lambda_S I)^{-1}`. Returns ``inf`` at either
-    interpolation threshold.
-    """
-    Eteach, cross, t_threshold = _teacher_solution(problem)
+def _student_risk(problem: Problem, Eteach, cross, t_threshold):
     Pi, R, AS, res, s_threshold = _student_parts(problem)
     r2 = jnp.asarray(problem.signal, dtype=Eteach.dtype)
     G = jnp.concatenate(
@@ -175,9 +165,24 @@ def student_risk_exact(problem: Problem):
 
 
 @jax.jit
+def student_risk_exact(problem: Problem):
+    r"""Exact proportional-limit :math:`E\,ER_{\eta_t}(f_S)` of the W2S student.
+
+    The student fits the teacher's predictions on :math:`N = d_z/\nu_z` samples of
+    :math:`D(\eta_u)` with ridge ``ridge_student`` (0 = min-norm, both regimes
+    :math:`\nu_z p_S \lessgtr 1`). :math:`\nu_z = 0` gives the population fit
+    :math:`\Theta_S = \Theta_T C_u(K_u+\lambda_S I)^{-1}`. Returns ``inf`` at either
+    interpolation threshold.
+    """
+    return _student_risk(problem, *_teacher_solution(problem))
+
+
+@jax.jit
 def gain_exact(problem: Problem):
-    """Exact W2S gain: teacher risk minus student risk."""
-    return teacher_risk_exact(problem) - student_risk_exact(problem)
+    """Exact W2S gain: teacher risk minus student risk (the teacher's fixed point solved once)."""
+    E, cross, threshold = _teacher_solution(problem)
+    teacher = jnp.where(threshold, jnp.inf, jnp.trace(teacher_moment(problem, problem.eta_t) @ E))
+    return teacher - _student_risk(problem, E, cross, threshold)
 
 
 @jax.jit
