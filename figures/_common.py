@@ -105,19 +105,37 @@ def printed_gain(problems: list[Problem]) -> dict[str, np.ndarray]:
 
 
 def stacked(fn, problems: list[Problem]):
-    """``fn`` at each problem (all of one shape and group model), by one jitted vmap."""
-    # Batches of exactly BATCH problems (the last padded by repeating a problem): grids of any
-    # length share one compilation. BATCH also stays at 64 because a vmapped batch of 128 of the
-    # exact theory, with the matrices T, S, mu_xi batched too, hung (no CPU use) in XLA:CPU here.
-    if fn not in _JIT:
-        _JIT[fn] = jax.jit(jax.vmap(fn))
+    """``fn`` at each problem (all of one shape and group model), under one jit.
+
+    Only the fields that differ between the problems are batched; the rest enter as constants.
+    The batch is looped with ``lax.map`` rather than ``vmap``ped: the vmapped exact theory hung
+    here in XLA:CPU (no CPU use, never returns) for batches of 128 at p_T = 3 and of 64 at
+    p_T = 8. Batches of exactly BATCH problems (the last padded by repeating a problem) let grids
+    of any length share one compilation.
+    """
+    leaves0, treedef = jax.tree.flatten(problems[0])
+    all_leaves = [jax.tree.leaves(q) for q in problems]
+    varying = tuple(
+        any(not np.array_equal(np.asarray(lv[i]), np.asarray(leaves0[i])) for lv in all_leaves)
+        for i in range(len(leaves0))
+    )
+    key = (fn, treedef, varying)
+    if key not in _JIT:
+        fixed = [None if v else leaves0[i] for i, v in enumerate(varying)]
+
+        def one(batched_leaves):
+            it = iter(batched_leaves)
+            return fn(jax.tree.unflatten(treedef, [next(it) if v else f for v, f in zip(varying, fixed, strict=True)]))
+
+        # lax.map, not vmap: the function is compiled unbatched and looped over the batch.
+        _JIT[key] = jax.jit(lambda batched: jax.lax.map(one, batched))
     m = len(problems)
-    padded = list(problems) + [problems[-1]] * (-m % BATCH)
+    padded = all_leaves + [all_leaves[-1]] * (-m % BATCH)
     outs = []
     for start in range(0, len(padded), BATCH):
         chunk = padded[start : start + BATCH]
-        batch = jax.tree.map(lambda *xs: np.stack([np.asarray(x, dtype=np.float64) for x in xs]), *chunk)
-        outs.append(jax.tree.map(np.asarray, _JIT[fn](batch)))
+        batched = [np.stack([np.asarray(lv[i], dtype=np.float64) for lv in chunk]) for i, v in enumerate(varying) if v]
+        outs.append(jax.tree.map(np.asarray, _JIT[key](batched)))
     return jax.tree.map(lambda *xs: np.concatenate(xs)[:m], *outs)
 
 

@@ -26,7 +26,7 @@ PANELS = (  # (gamma_z, nu_z, ||Xi||_F^2)
 
 
 def compute(size: str) -> dict[str, np.ndarray]:
-    eta = np.linspace(0.0, 1.0, 11 if size == "fast" else 81)
+    eta = np.linspace(0.0, 1.0, 11 if size == "fast" else 61)
     out = {"eta": eta}
     for i, (gamma, nu, sim) in enumerate(PANELS):
         base = Problem.from_scalars(**BASE, similarity=sim, gamma=gamma, nu=nu)

@@ -16,6 +16,7 @@ import asymptotics
 from w2s import Problem
 
 from ._common import (
+    METHOD,
     THEORY_LABEL,
     cached,
     errorbar,
@@ -52,9 +53,13 @@ def compute(size: str) -> dict[str, np.ndarray]:
             grid = [problem(name, v, extra, e) for e in lines]
             gain = theory(grid)["gain"]
             curves.append(gain)
-            # eta_u*: the maximiser of the theory's gain over [0, 1] (teacher risk does not depend
-            # on eta_u, so this minimises the student risk); the printed form's closed form beside it.
-            stars.append(lines[np.argmax(gain)])
+            # eta_u*: the maximiser of the gain over [0, 1] (the teacher's risk does not depend on
+            # eta_u, so this minimises the student's risk): asymptotics.eta_u_star_exact with the
+            # exact theory, else the best grid point; the printed form's closed form beside it.
+            if METHOD == "exact":
+                stars.append(float(stacked(asymptotics.eta_u_star_exact, grid[:1])[0]))
+            else:
+                stars.append(lines[np.argmax(gain)])
             printed_stars.append(float(stacked(asymptotics.eta_u_star_paper, grid[:1])[0]))
             s = {}
             if v in sim_curves(values, size):
@@ -127,7 +132,7 @@ def _tex(name: str, value: float) -> str:
 
 
 def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "panels": [p[:2] + (p[3],) for p in PANELS], **sim_params(size), "v": 1}
+    params = {"size": size, "base": BASE, "panels": [p[:2] + (p[3],) for p in PANELS], **sim_params(size), "v": 2}
     data = cached(NAME, params, lambda: compute(size))
     fig = plot(data, size)
     paths = save(fig, NAME)
