@@ -119,6 +119,11 @@ def stacked(fn, problems: list[Problem]):
         any(not np.array_equal(np.asarray(lv[i]), np.asarray(leaves0[i])) for lv in all_leaves)
         for i in range(len(leaves0))
     )
+    if not any(varying):  # one problem (or identical ones): evaluate once
+        if fn not in _JIT:
+            _JIT[fn] = jax.jit(fn)
+        one_out = jax.tree.map(np.asarray, _JIT[fn](problems[0]))
+        return jax.tree.map(lambda x: np.repeat(x[None], len(problems), axis=0), one_out)
     key = (fn, treedef, varying)
     if key not in _JIT:
         fixed = [None if v else leaves0[i] for i, v in enumerate(varying)]
