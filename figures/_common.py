@@ -34,6 +34,7 @@ SIM = {
     "full": {"d_z": 2048, "trials": 16, "chunk": 4},
 }
 SEED = 20260928
+CACHE_VERSION = 3
 
 # Theory: the exact proportional-limit method when it is registered, else the leading order.
 METHOD = "exact" if "exact" in asymptotics.METHODS else "paper"
@@ -67,7 +68,8 @@ def cached(name: str, params: dict[str, Any], compute) -> dict[str, np.ndarray]:
     """Run ``compute()`` unless ``DATA/name.npz`` was made with the same ``params``."""
     DATA.mkdir(parents=True, exist_ok=True)
     npz, meta = DATA / f"{name}.npz", DATA / f"{name}.json"
-    key = json.dumps(params, sort_keys=True, default=str)
+    # CACHE_VERSION: bumped when shared code changes what a data step computes.
+    key = json.dumps({**params, "cache_version": CACHE_VERSION}, sort_keys=True, default=str)
     if npz.exists() and meta.exists() and json.loads(meta.read_text()).get("params") == json.loads(key):
         with np.load(npz) as f:
             return dict(f)
@@ -126,21 +128,24 @@ def stacked(fn, problems: list[Problem]):
         return jax.tree.map(lambda x: np.repeat(x[None], len(problems), axis=0), one_out)
     key = (fn, treedef, varying)
     if key not in _JIT:
-        fixed = [None if v else leaves0[i] for i, v in enumerate(varying)]
 
-        def one(batched_leaves):
-            it = iter(batched_leaves)
-            return fn(jax.tree.unflatten(treedef, [next(it) if v else f for v, f in zip(varying, fixed, strict=True)]))
+        def run(fixed_leaves, batched_leaves):
+            def one(row):
+                it_b, it_f = iter(row), iter(fixed_leaves)
+                return fn(jax.tree.unflatten(treedef, [next(it_b) if v else next(it_f) for v in varying]))
 
-        # lax.map, not vmap: the function is compiled unbatched and looped over the batch.
-        _JIT[key] = jax.jit(lambda batched: jax.lax.map(one, batched))
+            # lax.map, not vmap: the function is compiled unbatched and looped over the batch.
+            return jax.lax.map(one, batched_leaves)
+
+        _JIT[key] = jax.jit(run)
+    fixed = [np.asarray(leaves0[i], dtype=np.float64) for i, v in enumerate(varying) if not v]
     m = len(problems)
     padded = all_leaves + [all_leaves[-1]] * (-m % BATCH)
     outs = []
     for start in range(0, len(padded), BATCH):
         chunk = padded[start : start + BATCH]
         batched = [np.stack([np.asarray(lv[i], dtype=np.float64) for lv in chunk]) for i, v in enumerate(varying) if v]
-        outs.append(jax.tree.map(np.asarray, _JIT[key](batched)))
+        outs.append(jax.tree.map(np.asarray, _JIT[key](fixed, batched)))
     return jax.tree.map(lambda *xs: np.concatenate(xs)[:m], *outs)
 
 

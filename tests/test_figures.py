@@ -29,3 +29,18 @@ def test_fast_build_writes_every_figure(tmp_path):
     pngs = sorted(p.stem for p in (tmp_path / "out").glob("*.png"))
     pdfs = sorted(p.stem for p in (tmp_path / "out").glob("*.pdf"))
     assert pngs == pdfs and len(pngs) >= len(FIGURES)
+
+
+def test_stacked_theory_matches_direct_evaluation():
+    """figures._common.theory batches only the varying fields; the fixed ones must not go stale."""
+    import numpy as np
+
+    import asymptotics
+    from figures import _common
+    from w2s import Problem
+
+    for a in (1.0, 16.0):  # two calls that differ only in fixed fields share one compilation
+        problems = [Problem.from_scalars(p_T=3, p_S=2, mu_T2=a, eta_l=0.1, eta_u=e) for e in (0.1, 0.6, 0.9)]
+        got = _common.theory(problems, method="paper")["gain"]
+        want = [float(asymptotics.risks(q, "paper")["gain"]) for q in problems]
+        np.testing.assert_allclose(got, want, rtol=1e-12)
