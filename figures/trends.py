@@ -110,7 +110,7 @@ def plot(data: dict[str, np.ndarray], size: str):
                 Line2D([], [], color="k", marker="*", ms=10, mec="k", ls="", label=r"$\eta_u^*$ (theory)"),
                 Line2D([], [], color="k", lw=0.9, ls=(0, (2, 2)), label=r"$\eta_u^*$ (printed form)"),
             ]
-        ax.legend(handles=handles, fontsize=8, loc="lower center", title=None)
+        ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.9)
         ax.text(BASE["eta_l"], 0.98, r" $\eta_l$", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
     axes[0].set_ylabel(r"W2S gain  $E\,ER(f_T) - E\,ER(f_S)$")
     sim = {"trials": data["trials"]} if "trials" in data else {}
