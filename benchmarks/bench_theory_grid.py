@@ -1,10 +1,10 @@
 """Exact W2S gain on a 256 x 256 (eta_l, eta_u) grid against a per-point NumPy/SciPy loop.
 
 ``theory_grid_256``: :func:`asymptotics.gain_exact` on the product grid through
-:func:`asymptotics.on_grid` (one ``jit(vmap)``: Newton fixed points, Laplace-transform quadrature,
-one batched
-call per 256-point row; a single 65,536-point batch stalls XLA on CPU), for the mixture example (p_T = 3, p_S = 2, gamma = 0.1, nu = 0.1,
-ridges 0.1, eta_t = 0.5). *Baseline*: the same deterministic equivalents written the
+:func:`asymptotics.on_grid` (``jit(vmap)``: Newton fixed points, Laplace-transform quadrature;
+one batched call per 256-point row, since a single 65,536-point batch stalls XLA on CPU), for the
+mixture example (p_T = 3, p_S = 2, gamma = 0.1, nu = 0.1, ridges 0.1, eta_t = 0.5).
+*Baseline*: the same deterministic equivalents written the
 straightforward way, one point at a time in NumPy: plain fixed-point iteration
 B <- (E[v v^T/(s + gamma v^T B v)] + c I)^{-1} to relative change 1e-12, every expectation a
 ``scipy.integrate.quad_vec`` over the Laplace variable t of the closed-form tilted-Gaussian
