@@ -72,7 +72,7 @@ class GaussianMixture(NamedTuple):
         mu = jnp.concatenate([jnp.ones((self.means.shape[0], 1)), self.means], axis=1)
         m = self.means.shape[1]
         cov = jnp.zeros((m + 1, m + 1)).at[1:, 1:].set(self.var * jnp.eye(m))
-        return mu[:, :, None] * mu[:, None, :] + cov
+        return mu[:, :, None] * mu[:, None, :] + cov[None]
 
     def moment(self):
         """E x x^T, shape (m + 1, m + 1)."""
