@@ -29,7 +29,7 @@ __all__ = ["on_grid", "batched", "CHUNK"]
 CHUNK = 64
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batched(fn: Callable, names: tuple[str, ...]) -> Callable:
     """One compiled map over the named scalar fields: ``batched(fn, names)(problem, *flat_values)``.
 
@@ -38,7 +38,7 @@ def batched(fn: Callable, names: tuple[str, ...]) -> Callable:
     """
 
     def one(problem: Problem, values):
-        return fn(dataclasses.replace(problem, **dict(zip(names, values))))
+        return fn(dataclasses.replace(problem, **dict(zip(names, values, strict=True))))
 
     return jax.jit(lambda problem, *values: jax.lax.map(lambda v: one(problem, v), values, batch_size=CHUNK))
 

@@ -50,7 +50,10 @@ def printed_teacher_risk(problem: Problem):
 
 
 def printed_student_risk(problem: Problem):
-    r""":math:`\sigma_y^2\gamma_z(1 + \|\Xi\|_F^2 + \|(\eta_u-\eta_l)\mu_T + (\eta_t-\eta_u)\Xi\mu_S\|^2/\sigma_\xi^2)`."""
+    r"""As printed:
+
+    .. math:: \sigma_y^2\gamma_z(1 + \|\Xi\|_F^2 + \|(\eta_u-\eta_l)\mu_T + (\eta_t-\eta_u)\Xi\mu_S\|^2/\sigma_\xi^2).
+    """
     pr = problem
     p_ts = 1.0 + _sq(pr.Xi)
     shift = (pr.eta_u - pr.eta_l) * pr.mu_T + (pr.eta_t - pr.eta_u) * (pr.Xi @ pr.mu_S)

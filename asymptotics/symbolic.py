@@ -70,7 +70,7 @@ def _simplify(expr):
     return sp.cancel(sp.together(expr))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def leading_traces(model: str) -> tuple[sp.Expr, sp.Expr]:
     """tr(M_t M_l^{-1}) and tr(P K_t P^T M_l^{-1}), derived from the moment matrices."""
     M_l = moment_matrices(model, eta_l)[0]

@@ -52,6 +52,7 @@ def test_console_script_exit_code():
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "gamma: must be > 0" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "w2s.cli", "theory", "--method", "nope"], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "w2s.cli", "theory", "--method", "nope"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "invalid choice" in proc.stderr

@@ -46,13 +46,28 @@ def test_mixture_traces_equal_symbolic_closed_forms(seed):
     mu = rng.standard_normal(3) * 1.5
     S = np.array([(1 - kk**2) / (1 + kk**2), 0.0, 2 * kk / (1 + kk**2)])[:, None]
     problem = Problem(
-        mu_xi=mu, T=np.eye(3)[:, :2], S=S, sigma_xi2=1.3, sigma_y2=0.7, gamma=0.05,
-        eta_l=rng.uniform(), eta_u=rng.uniform(), eta_t=rng.uniform(),
+        mu_xi=mu,
+        T=np.eye(3)[:, :2],
+        S=S,
+        sigma_xi2=1.3,
+        sigma_y2=0.7,
+        gamma=0.05,
+        eta_l=rng.uniform(),
+        eta_u=rng.uniform(),
+        eta_t=rng.uniform(),
     )
     teacher, student = symbolic.closed_forms("mixture")
     sy = symbolic.SYMBOLS
-    values = {sy["eta_l"]: problem.eta_l, sy["eta_u"]: problem.eta_u, sy["eta_t"]: problem.eta_t,
-              sy["sigma_xi2"]: problem.sigma_xi2, sy["m1"]: mu[0], sy["m2"]: mu[1], sy["m3"]: mu[2], sy["k"]: kk}
+    values = {
+        sy["eta_l"]: problem.eta_l,
+        sy["eta_u"]: problem.eta_u,
+        sy["eta_t"]: problem.eta_t,
+        sy["sigma_xi2"]: problem.sigma_xi2,
+        sy["m1"]: mu[0],
+        sy["m2"]: mu[1],
+        sy["m3"]: mu[2],
+        sy["k"]: kk,
+    }
     scale = problem.sigma_y2 * problem.gamma
     np.testing.assert_allclose(A.teacher_risk_paper(problem), scale * float(teacher.subs(values)), rtol=1e-12)
     np.testing.assert_allclose(A.student_risk_paper(problem), scale * float(student.subs(values)), rtol=1e-12)
@@ -71,8 +86,9 @@ def test_symbolic_derivation_matches_printed_and_closed_forms():
 
 @pytest.mark.parametrize("model", ["mixture", "mean-shift"])
 def test_exact_limits(model):
-    base = Problem.from_scalars(p_T=4, p_S=2, similarity=0.3, mu_T2=6.0, mu_S2=2.0, sigma_y2=0.8, gamma=0.07,
-                                group_model=model)
+    base = Problem.from_scalars(
+        p_T=4, p_S=2, similarity=0.3, mu_T2=6.0, mu_S2=2.0, sigma_y2=0.8, gamma=0.07, group_model=model
+    )
     # No imbalance shift anywhere: teacher = sigma^2 gamma p_T, student = sigma^2 gamma p_{T^S}.
     p = base.replace(eta_l=0.3, eta_u=0.3, eta_t=0.3)
     np.testing.assert_allclose(A.teacher_risk_paper(p), 0.8 * 0.07 * 4, rtol=1e-12)
@@ -88,8 +104,9 @@ def test_exact_limits(model):
         canon = np.trace(np.linalg.solve(CT, CTS) @ np.linalg.solve(CS, CTS.T))
         np.testing.assert_allclose(A.student_risk_paper(p), 0.8 * 0.07 * (1 + canon), rtol=1e-12)
     # No group separation: the groups are identical and only the dimensions matter.
-    q = Problem.from_scalars(p_T=4, p_S=2, similarity=0.3, gamma=0.07, eta_l=0.0, eta_u=1.0, eta_t=0.5,
-                             group_model=model)
+    q = Problem.from_scalars(
+        p_T=4, p_S=2, similarity=0.3, gamma=0.07, eta_l=0.0, eta_u=1.0, eta_t=0.5, group_model=model
+    )
     np.testing.assert_allclose(A.gain_paper(q), 0.07 * (4 - 1.3), rtol=1e-12)
     # p_T = p_S = 1: no group features at all, risk sigma^2 gamma for both.
     r = Problem.from_scalars(p_T=1, p_S=1, gamma=0.2, eta_l=0.1, eta_u=0.9, group_model=model)
@@ -125,8 +142,9 @@ def test_vmap_grid_equals_loop_and_compiles_once(model):
 
 @pytest.mark.parametrize("model", ["mixture", "mean-shift"])
 def test_gain_is_differentiable_and_stationary_at_printed_optimum(model):
-    p = Problem.from_scalars(p_T=3, p_S=2, similarity=0.5, mu_T2=4.0, mu_S2=2.0, eta_l=0.3, eta_t=0.2,
-                             group_model="mean-shift")
+    p = Problem.from_scalars(
+        p_T=3, p_S=2, similarity=0.5, mu_T2=4.0, mu_S2=2.0, eta_l=0.3, eta_t=0.2, group_model="mean-shift"
+    )
     star = float(A.eta_u_star_paper(p))
     assert 0 < star < 1
     d_gain = jax.grad(lambda e: A.gain_paper(p.replace(eta_u=e)))
@@ -146,13 +164,22 @@ def test_gain_is_differentiable_and_stationary_at_printed_optimum(model):
 
 def test_failure_threshold_is_where_the_printed_gain_changes_sign():
     for p_T in (2, 3, 5):
-        p = Problem.from_scalars(p_T=p_T, p_S=2, similarity=0.0, mu_T2=1.0, eta_l=0.1, eta_u=0.5, eta_t=0.1,
-                                 group_model="mean-shift")
+        p = Problem.from_scalars(
+            p_T=p_T, p_S=2, similarity=0.0, mu_T2=1.0, eta_l=0.1, eta_u=0.5, eta_t=0.1, group_model="mean-shift"
+        )
         thr = float(A.failure_threshold_paper(p))
         np.testing.assert_allclose(thr, (p_T - 1) / 0.4**2, rtol=1e-12)  # the Xi = 0 formula
         for factor, sign in ((0.99, 1), (1.01, -1)):
-            q = Problem.from_scalars(p_T=p_T, p_S=2, similarity=0.0, mu_T2=factor * thr, eta_l=0.1, eta_u=0.5,
-                                     eta_t=0.1, group_model="mean-shift")
+            q = Problem.from_scalars(
+                p_T=p_T,
+                p_S=2,
+                similarity=0.0,
+                mu_T2=factor * thr,
+                eta_l=0.1,
+                eta_u=0.5,
+                eta_t=0.1,
+                group_model="mean-shift",
+            )
             assert np.sign(float(A.printed_teacher_risk(q) - A.printed_student_risk(q))) == sign
     # The paper's 12.5 (p_T - 1) line: (eta_u - eta_l)^2 - (eta_t - eta_l)^2 = 0.08.
     p = Problem.from_scalars(p_T=4, p_S=2, mu_T2=1.0, eta_l=0.0, eta_u=np.sqrt(0.08), eta_t=0.0)

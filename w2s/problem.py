@@ -176,7 +176,8 @@ class Problem:
             err = np.max(np.abs(m.T @ m - np.eye(m.shape[1])), initial=0.0)
             if err > ORTHONORMAL_TOL:
                 raise ProblemError(
-                    f"{name}: columns must be orthonormal within {ORTHONORMAL_TOL:g} (max |{name}^T {name} - I| = {err:.3g})"
+                    f"{name}: columns must be orthonormal within {ORTHONORMAL_TOL:g} "
+                    f"(max |{name}^T {name} - I| = {err:.3g})"
                 )
             set_(name, m)
         if self.S.shape[1] > self.T.shape[1]:
@@ -367,7 +368,7 @@ def _flatten_with_keys(prob: Problem):
 def _unflatten(aux, children) -> Problem:
     # Bypass __init__: leaves may be tracers, axis specs or None inside transformations.
     obj = object.__new__(Problem)
-    for f, v in zip(_LEAVES, children):
+    for f, v in zip(_LEAVES, children, strict=True):
         object.__setattr__(obj, f, v)
     object.__setattr__(obj, "group_model", aux[0])
     object.__setattr__(obj, "d_z", aux[1])

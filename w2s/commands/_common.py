@@ -19,7 +19,7 @@ def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         dest="overrides",
-        help="override one field, value in TOML syntax (e.g. eta_u=0.3, group_model=\"mean-shift\"); repeatable",
+        help='override one field, value in TOML syntax (e.g. eta_u=0.3, group_model="mean-shift"); repeatable',
     )
 
 
