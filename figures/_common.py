@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 import asymptotics
+from simulate import RISK_KEYS as SIM_KEYS  # the risks the simulator reports
 from w2s import Problem
 
 ROOT = Path(__file__).resolve().parent
@@ -168,15 +169,6 @@ def _printed(q: Problem):
 
 
 # -------------------------------------------------------------------------------- simulation
-SIM_KEYS = (
-    "teacher_risk",
-    "student_risk",
-    "gain",
-    "teacher_risk_g0",
-    "teacher_risk_g1",
-    "student_risk_g0",
-    "student_risk_g1",
-)
 
 
 def simulate_points(problems: list[Problem], size: str, desc: str = "cells") -> dict[str, np.ndarray]:
