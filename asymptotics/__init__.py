@@ -22,7 +22,7 @@ from ._exact_optim import (
     phase_boundary_exact,
     phase_point_exact,
 )
-from ._grid import batched, on_grid
+from ._grid import CHUNK, batched, on_grid
 from ._methods import DEFAULT_METHOD, METHODS, Method, register, risks
 from ._moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
 from ._paper import (
@@ -37,6 +37,7 @@ from ._paper import (
 )
 
 __all__ = [
+    "CHUNK",
     "at_student_threshold",
     "at_teacher_threshold",
     "eta_u_star_exact",

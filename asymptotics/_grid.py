@@ -6,9 +6,11 @@ flattens them, and evaluates ``fn`` over them inside one ``jax.jit``: ``jax.lax.
 chunks of :data:`CHUNK` points, each chunk ``jax.vmap``-ed. The compiled function is cached
 per (fn, fields), and JAX's own cache keys it by the grid's shape.
 
-Why chunks: XLA:CPU (jax 0.10.2, 2 cores) deadlocks, idle, when it executes the exact theory's
-vmapped Newton ``while_loop`` at a batch of about 128 points or more; chunks of 64 run
-(1000 points in 1.4 s after compilation) and keep the vectorisation.
+Why ``CHUNK = 1`` (a compiled sequential loop): XLA:CPU (jax 0.10.2, 2 cores) deadlocks, idle,
+when it executes the exact theory's vmapped Newton ``while_loop`` on larger batches: at about
+128 points for p_T = 3, and already at 16 for p_T = 8 with nu > 0 (root cause not found; it
+happens with ``equinox.error_if`` removed too). Every theory function still vmaps; raise
+:data:`CHUNK` for the leading-order forms or on other backends if wanted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from w2s.problem import _SCALARS, Problem, ProblemError, check_scalar
 
 __all__ = ["on_grid", "batched", "CHUNK"]
 
-CHUNK = 64
+CHUNK = 1  # points per vmapped chunk; see the module docstring
 
 
 @functools.cache

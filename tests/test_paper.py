@@ -1,5 +1,7 @@
 """The paper's leading-order forms: printed vs trace, closed forms, limits, vmap, grad."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -134,6 +136,10 @@ def test_vmap_grid_equals_loop_and_compiles_once(model):
             loop = fn(p.replace(eta_l=el, eta_u=eu))
             for k in loop:
                 np.testing.assert_allclose(grid[k][i, j], loop[k], rtol=1e-12, atol=1e-15)
+    # The functions themselves vmap (on_grid loops in chunks of A.CHUNK; see asymptotics/_grid.py).
+    vm = jax.vmap(lambda e: fn(dataclasses.replace(p, eta_u=e)))(jnp.asarray(eta_u))
+    for j, eu in enumerate(eta_u):
+        np.testing.assert_allclose(vm["gain"][j], fn(p.replace(eta_u=eu))["gain"], rtol=1e-12, atol=1e-15)
     compiled = A.batched(fn, ("eta_l", "eta_u"))
     before = compiled._cache_size()
     A.on_grid(fn, p.replace(gamma=0.3, eta_t=0.1), eta_l=eta_l[::-1, None], eta_u=eta_u[None, :] ** 2)
