@@ -1,8 +1,9 @@
 """Exact W2S gain on a 256 x 256 (eta_l, eta_u) grid against a per-point NumPy/SciPy loop.
 
 ``theory_grid_256``: :func:`asymptotics.gain_exact` on the product grid through
-:func:`asymptotics.on_grid` (``jit(vmap)``: Newton fixed points, Laplace-transform quadrature;
-one batched call per 256-point row, since a single 65,536-point batch stalls XLA on CPU), for the
+:func:`asymptotics.on_grid` (one compiled loop: Newton fixed points, Laplace-transform quadrature;
+one call per 256-point row, written when on_grid still vmapped and a 65,536-point batch stalled
+XLA on CPU; results.json's entry was measured then), for the
 mixture example (p_T = 3, p_S = 2, gamma = 0.1, nu = 0.1, ridges 0.1, eta_t = 0.5).
 *Baseline*: the same deterministic equivalents written the
 straightforward way, one point at a time in NumPy: plain fixed-point iteration

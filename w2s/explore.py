@@ -316,9 +316,8 @@ def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
     if method in GRIDS:
         gain = _guarded(method, errors, lambda: grid(axis[None, :], axis[:, None]), (n, n))
     else:
-        # Row by row (one compiled shape, n calls): one vmap over the whole grid of the exact
-        # method did not finish within minutes here, while its rows take milliseconds each; and a
-        # row where the theory raises costs only that row.
+        # Row by row (one compiled shape, n calls): a row where the theory raises (a fixed point
+        # that does not converge) costs only that row, not the whole diagram.
         gain = np.stack([_guarded(method, errors, lambda u=u: grid(axis, np.full(n, u)), (n,)) for u in axis])
     seconds = time.perf_counter() - t0
     ridge = np.array([_argmax_refined(axis, gain[:, j]) for j in range(n)])
