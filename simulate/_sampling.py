@@ -7,6 +7,10 @@ A labeled sample set is represented by a :class:`Design`: a function that genera
 label; the regression feature is :math:`z_i \otimes f_i`, never formed. The same chunk is
 produced whether it is generated on the fly (streaming, memory :math:`O(m\,d_z)`) or once and
 cached (:func:`materialise`), so caching changes speed and memory, not the sample.
+
+``z`` is drawn and kept in float32 (half the memory traffic of the solver's passes; the
+sampler's exact moments are in :mod:`._random`); everything computed from it (labels,
+pseudolabels, the solves) is float64, on the float32 values converted exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import numpy as np
 
 from w2s.problem import Problem
 
-# Rows per chunk: about 4 Mi floats (32 MiB in float64) of z. A function of d_z only, so the
+from ._random import normal_from_bits, random_bits, uniform_from_bits
+
+# Rows per chunk: about 4 Mi floats (16 MiB in float32) of z. A function of d_z only, so the
 # samples a seed produces do not depend on the machine or on whether chunks are cached.
 CHUNK_FLOATS = 1 << 22
 # Rows of a cached design are reduced in blocks of about this many floats (2 MiB), small
@@ -60,16 +66,19 @@ def _group_features(problem: Problem, eta, u: jax.Array, noise: jax.Array) -> ja
 
 
 def _draw(problem: Problem, eta, key: jax.Array, m: int, extra: int):
-    r"""One chunk's randomness from a single uniform block (each random call costs seconds of
-    XLA compile time on CPU): ``z`` (m, d_z), ``xi`` (m, p) from D(eta) and ``extra`` more
-    standard normal columns. Normals are :math:`\sqrt2\,\mathrm{erf}^{-1}(u)`, u uniform on
-    (-1, 1), exactly as ``jax.random.normal`` makes them; the group draw is g = 1{u < 2 eta - 1}."""
+    r"""One chunk's randomness from a single call of the Threefry stream (:mod:`._random`):
+    ``z`` (m, d_z) float32 standard normals, ``xi`` (m, p) float64 from D(eta) and ``extra``
+    more float64 standard normal columns. The float64 draws and the group uniform take 64 bits
+    each (two 32-bit words); the group draw is g = 1{u < eta}."""
     d, p = problem.d_z, problem.p
-    lo = np.nextafter(-1.0, 0.0)
-    u = jax.random.uniform(key, (m, d + p + extra + 1), dtype=jnp.float64, minval=lo, maxval=1.0)
-    normals = np.sqrt(2.0) * jax.lax.erf_inv(u[:, :-1])
-    group_u = 0.5 * (u[:, -1] + 1.0)  # uniform on (0, 1)
-    return normals[:, :d], _group_features(problem, eta, group_u, normals[:, d : d + p]), normals[:, d + p :]
+    k = p + extra + 1
+    bits = random_bits(key, (m, d + 2 * k))
+    Z = normal_from_bits(bits[:, :d])
+    words = bits[:, d:].astype(np.uint64)
+    words = (words[:, :k] << np.uint64(32)) | words[:, k:]
+    normals = normal_from_bits(words[:, :-1])
+    group_u = uniform_from_bits(words[:, -1], 0.0, 1.0)
+    return Z, _group_features(problem, eta, group_u, normals[:, :p]), normals[:, p:]
 
 
 def group_map(xi: jax.Array, M) -> jax.Array:
@@ -81,7 +90,7 @@ def group_map(xi: jax.Array, M) -> jax.Array:
 class Design(NamedTuple):
     """``n`` regression rows :math:`(z_i \\otimes f_i, y_i)` generated ``m`` at a time.
 
-    ``chunk(c)`` returns ``(Z, F, y)`` of shapes ``(m, d)``, ``(m, p)``, ``(m,)`` for rows
+    ``chunk(c)`` returns ``(Z, F, y)`` of shapes ``(m, d)`` (float32), ``(m, p)``, ``(m,)`` (float64) for rows
     ``c*m .. c*m + m - 1``; rows ``>= n`` (padding of the last chunk) have ``F = 0`` and
     ``y = 0``, so they contribute nothing. ``arrays`` holds all chunks, stacked, once
     :func:`materialise` d.
@@ -100,8 +109,13 @@ class Design(NamedTuple):
         return (jnp.arange(self.n_chunks * self.m) < self.n).reshape(self.n_chunks, self.m)
 
     def nbytes(self) -> int:
-        """Bytes a materialised copy holds (float64)."""
-        return 8 * self.n_chunks * self.m * (self.d + self.p + 1)
+        """Bytes a materialised copy holds (``z`` float32, the rest float64)."""
+        return design_bytes(self.d, self.p, self.n_chunks * self.m)
+
+
+def design_bytes(d: int, p: int, rows: int) -> int:
+    """Bytes of ``rows`` design rows: float32 ``z`` (d), float64 ``f`` (p) and label."""
+    return rows * (4 * d + 8 * (p + 1))
 
 
 def block_rows(d: int) -> int:
@@ -111,13 +125,14 @@ def block_rows(d: int) -> int:
 
 def chunk_rows(d: int, n: int) -> int:
     """Rows per chunk for dimension ``d`` and ``n`` rows in all (a function of ``d`` and ``n`` only):
-    all ``n`` in one chunk if they fit in :data:`CHUNK_FLOATS` floats of ``z``, else that many
-    rounded up to whole blocks."""
+    all ``n`` in one chunk if they fit in :data:`CHUNK_FLOATS` floats of ``z``, else the fewest
+    chunks that do, of equal size rounded up to whole blocks (so padding is under a block per chunk)."""
     base = max(1, CHUNK_FLOATS // d)
     if n <= base:
         return n
     b = block_rows(d)
-    return b * -(-base // b)
+    per_chunk = -(-n // -(-n // base))
+    return b * -(-per_chunk // b)
 
 
 def materialise(design: Design) -> Design:
@@ -143,7 +158,7 @@ def teacher_design(problem: Problem, beta: jax.Array, n: int, *, key: jax.Array)
     def chunk(c):
         Z, xi, eps = _draw(problem, problem.eta_l, jax.random.fold_in(key, c), m, 1)
         W = group_map(xi, problem.T)
-        y = Z @ beta + jnp.sqrt(problem.sigma_y2) * eps[:, 0]
+        y = Z.astype(jnp.float64) @ beta + jnp.sqrt(problem.sigma_y2) * eps[:, 0]
         W, y = _masked(c, m, n, W, y)
         return Z, W, y
 
@@ -158,7 +173,7 @@ def student_design(problem: Problem, theta_teacher: jax.Array, N: int, *, key: j
 
     def chunk(c):
         Z, xi, _ = _draw(problem, problem.eta_u, jax.random.fold_in(key, c), m, 0)
-        u = jnp.sum((Z @ theta_teacher) * group_map(xi, problem.T), axis=1)
+        u = jnp.sum((Z.astype(jnp.float64) @ theta_teacher) * group_map(xi, problem.T), axis=1)
         Psi, u = _masked(c, m, N, group_map(xi, problem.S), u)
         return Z, Psi, u
 

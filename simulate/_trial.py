@@ -32,7 +32,7 @@ import numpy as np
 from asymptotics._moments import cross_moment, student_moment, teacher_moment
 from w2s.problem import Problem, ProblemError
 
-from ._sampling import Design, materialise, student_design, teacher_design
+from ._sampling import Design, chunk_rows, design_bytes, materialise, student_design, teacher_design
 from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SolveInfo, ridge_fit
 
 RISK_KEYS = (
@@ -80,10 +80,8 @@ class Config(NamedTuple):
 
 
 def _design_bytes(d: int, p: int, n: int) -> int:
-    from ._sampling import chunk_rows
-
     m = chunk_rows(d, n)
-    return 8 * (-(-n // m)) * m * (d + p + 1)
+    return design_bytes(d, p, (-(-n // m)) * m)
 
 
 def default_cache_bytes() -> int:

@@ -20,7 +20,7 @@ import pytest
 import asymptotics
 import simulate
 from asymptotics._moments import augmented_moment, cross_moment, student_moment, teacher_moment
-from simulate import _sampling
+from simulate import _random, _sampling, _solver
 from w2s import Problem
 from w2s.cli import main
 
@@ -58,6 +58,60 @@ def test_mixture_group_fraction_and_components():
     assert abs(xi[g].mean() - 10.0) < 0.01 and abs(xi[~g].mean()) < 0.01
 
 
+KEYS = [jax.random.key(0), jax.random.key(2**31 + 5), jax.random.fold_in(jax.random.key(7), 3)]
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("shape", [(5,), (37, 11), (3, 4, 5)])
+def test_unrolled_threefry_is_jax_random_bit_for_bit(key, shape):
+    # The fast sampler is JAX's own stream, only compiled differently (see simulate._random).
+    assert jax.config.jax_threefry_partitionable
+    for width, dtype in ((32, jnp.uint32), (64, jnp.uint64)):
+        np.testing.assert_array_equal(_random.random_bits(key, shape, width), jax.random.bits(key, shape, dtype))
+    for dtype in (jnp.float32, jnp.float64):
+        np.testing.assert_array_equal(_random.normal(key, shape, dtype), jax.random.normal(key, shape, dtype))
+    lo = np.nextafter(-1.0, 0.0)
+    np.testing.assert_array_equal(
+        _random.uniform_from_bits(_random.random_bits(key, shape, 64), lo, 1.0),
+        jax.random.uniform(key, shape, jnp.float64, lo, 1.0),
+    )
+
+
+def test_random_bits_rejects_bad_width():
+    with pytest.raises(ValueError, match="width: must be 32 or 64"):
+        _random.random_bits(jax.random.key(0), (3,), 16)
+
+
+def test_float32_normal_exact_moments():
+    # All 2**23 values of the float32 sampler, enumerated: it differs from N(0, 1) by about 1e-7
+    # in mean and variance, far below any Monte-Carlo standard error, and is cut at about 5.3 sd.
+    m = _random.float32_normal_moments()
+    assert abs(m["mean"]) < 1e-6 and abs(m["var"] - 1.0) < 1e-6 and abs(m["kurtosis"] - 3.0) < 1e-4
+    assert -5.5 < m["min"] < -5.3 and 5.1 < m["max"] < 5.3
+
+
+@pytest.mark.parametrize("group_model", ["mixture", "mean-shift"])
+def test_design_rows_have_population_moments(group_model):
+    # The rows the solver sees (float32 z from the fast sampler, w from D(eta_l), labels):
+    # E zz^T = I, E z w^T = 0, E ww^T = M(eta_l), E z y = beta, E y^2 = |beta|^2 + sigma_y^2.
+    pr = Problem.from_scalars(p_T=3, p_S=2, similarity=0.5, mu_T2=4, mu_S2=2, eta_l=0.3, d_z=3, group_model=group_model)
+    n = 60_000
+    beta = jnp.array([0.6, -0.8, 0.0])
+    design = _sampling.materialise(simulate.teacher_design(pr, beta, n, key=jax.random.key(4)))
+    zs, ws, ys = (np.asarray(a).reshape(-1, *a.shape[2:])[:n] for a in design.arrays)
+    assert zs.dtype == np.float32 and ws.dtype == np.float64
+    x = np.concatenate([zs.astype(np.float64), ws, ys[:, None]], axis=1)
+    prods = x[:, :, None] * x[:, None, :]
+    mean, se = prods.mean(0), prods.std(0, ddof=1) / math.sqrt(n)
+    target = np.zeros_like(mean)
+    target[:3, :3] = np.eye(3)
+    target[3:6, 3:6] = np.asarray(teacher_moment(pr, pr.eta_l))
+    target[:3, 6] = target[6, :3] = beta
+    target[6, 6] = 1.0 + pr.sigma_y2
+    target[3:6, 6] = target[6, 3:6] = 0.0  # z is centred and independent of w
+    assert np.all(np.abs(mean - target) <= Z * np.where(se > 0, se, 1e-300) + 1e-12), (mean - target) / se
+
+
 # ----------------------------------------------------------------- structured == dense
 @functools.partial(jax.jit, static_argnames=("n", "dual"))
 def _teacher_solve(pr, key, lam, n, dual):
@@ -70,14 +124,16 @@ def _teacher_solve(pr, key, lam, n, dual):
 @pytest.mark.parametrize("n, dual", [(60, False), (24, True)], ids=["primal", "dual"])
 def test_ridge_fit_equals_dense_solve(n, dual, monkeypatch):
     # d p_T = 36: n = 60 is under-parameterised (primal CG), n = 24 over-parameterised (dual CG).
-    # 21-row chunks reduced in 7-row blocks, so the blocked reduction over several chunks and
-    # the padded last chunk are exercised (streaming is covered by test_trial_equals_dense_refit).
+    # At most 21 rows per chunk, reduced in 7-row blocks, so the blocked reduction over several
+    # chunks and the padded last chunk are exercised (streaming: test_trial_equals_dense_refit).
     monkeypatch.setattr(_sampling, "CHUNK_FLOATS", 12 * 21)
     monkeypatch.setattr(_sampling, "BLOCK_FLOATS", 12 * 7)
     pr = Problem.from_scalars(p_T=3, p_S=2, similarity=0.5, mu_T2=4, mu_S2=2, eta_l=0.3, d_z=12)
     for lam in (0.0, 0.3):  # min-norm and ridge
         theta, info, (Zs, Ws, ys) = _teacher_solve(pr, jax.random.key(1), lam, n, dual)
-        assert Zs.shape[:2] == (-(-n // 21), 21)
+        m = _sampling.chunk_rows(12, n)
+        assert Zs.shape[:2] == (-(-n // m), m) and Zs.dtype == np.float32
+        assert m % 7 == 0 and n < Zs.shape[0] * m < n + Zs.shape[0] * 7  # padded, by under a block per chunk
         assert bool(info.converged) and float(info.residual) < 1e-12
         Zn, Wn, yn = (np.asarray(a).reshape(-1, *a.shape[2:])[:n] for a in (Zs, Ws, ys))
         dense = simulate.dense_ridge(simulate.kron_rows(Zn, Wn), yn, lam).reshape(12, 3)
@@ -134,10 +190,36 @@ def test_trial_equals_dense_refit(case, cache_bytes):
     np.testing.assert_allclose(np.asarray(f.theta_student), th_s, rtol=0, atol=1e-8 * np.abs(th_s).max())
 
 
-def test_nonconvergence_is_raised():
-    pr = _fit_problem(FIT_CASES[0].values[0])
+@pytest.mark.parametrize("cond", [2.0, 1e3])
+def test_mixed_precision_refinement_reaches_float64_accuracy(cond):
+    # float32 corrections, float64 residuals: the answer is float64-accurate, not float32.
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((40, 40)))
+    A = (q * np.geomspace(1.0, cond, 40)) @ q.T
+    b = rng.standard_normal((20, 2))  # matrix-shaped unknowns, as for Theta
+    A64, A32 = jnp.asarray(A), jnp.asarray(A, jnp.float32)
+
+    def op(M):
+        return lambda x: (M @ x.reshape(-1)).reshape(x.shape)
+
+    ident = lambda r: r  # noqa: E731
+    x, info = jax.jit(lambda b: _solver.refine(op(A64), op(A32), b, ident, tol=1e-12, maxiter=10_000))(jnp.asarray(b))
+    exact = np.linalg.solve(A, b.reshape(-1)).reshape(b.shape)
+    assert bool(info.converged) and float(info.residual) <= 1e-11
+    np.testing.assert_allclose(np.asarray(x), exact, rtol=0, atol=1e-12 * cond * np.abs(exact).max())
+    # Out of iterations: reported, not hidden.
+    _, info = _solver.refine(op(A64), op(A32), jnp.asarray(b), ident, tol=1e-12, maxiter=2)
+    assert not bool(info.converged) and int(info.iterations) <= 2
+    # b = 0 gives x = 0 at once.
+    x, info = _solver.refine(op(A64), op(A32), jnp.zeros((20, 2)), ident, tol=1e-12, maxiter=10)
+    assert bool(info.converged) and int(info.iterations) == 0 and not np.any(np.asarray(x))
+
+
+@pytest.mark.parametrize("case, cache_bytes", [(0, 0), (1, None)], ids=["dual-streamed-cg", "primal-cached-refinement"])
+def test_nonconvergence_is_raised(case, cache_bytes):
+    pr = _fit_problem(FIT_CASES[case].values[0])
     with pytest.raises(simulate.SolveError, match="teacher solve did not converge"):
-        simulate.trial(pr, key=jax.random.key(0), maxiter=2, cache_bytes=0)
+        simulate.trial(pr, key=jax.random.key(0), maxiter=2, cache_bytes=cache_bytes)
 
 
 # ---------------------------------------------------- oracles with p_T = p_S = 1 (oracles.md)
