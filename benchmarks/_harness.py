@@ -84,7 +84,7 @@ def _fmt(v: Any, spec: str = ".4g") -> str:
 
 
 def print_table(rows: dict[str, dict]) -> None:
-    cols = [("ours_s", ".4g"), ("baseline_s", ".4g"), ("ratio", ".3g"), ("peak_mb", ".4g"),
+    cols = [("ours_s", ".4g"), ("baseline_s", ".4g"), ("ratio", ".3g"), ("ratio_cap", ".3g"), ("peak_mb", ".4g"),
             ("baseline_peak_mb", ".4g"), ("compile_s", ".3g")]  # fmt: skip
     name_w = max([len("benchmark"), *map(len, rows)])
     print(f"{'benchmark':<{name_w}} " + " ".join(f"{c:>16}" for c, _ in cols))
