@@ -35,7 +35,7 @@ SIM = {
     "full": {"d_z": 2048, "trials": 16, "chunk": 4},
 }
 SEED = 20260928
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 # Theory: the exact proportional-limit method when it is registered, else the leading order.
 METHOD = "exact" if "exact" in asymptotics.METHODS else "paper"
