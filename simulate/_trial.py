@@ -50,6 +50,15 @@ class SolveError(RuntimeError):
     """A conjugate-gradient solve missed its residual target; the message says which and by how much."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """:func:`estimate` was interrupted (Ctrl-C). ``finished`` of ``requested`` trials had run;
+    ``partial`` is the estimate over them (``None`` when fewer than two finished)."""
+
+    def __init__(self, finished: int, requested: int, partial: dict | None):
+        super().__init__(f"interrupted after {finished} of {requested} trials")
+        self.finished, self.requested, self.partial = finished, requested, partial
+
+
 class Fit(NamedTuple):
     """The fitted parameters of one trial.
 
@@ -261,6 +270,7 @@ def estimate(
     Raises:
         ProblemError: bad ``trials`` or ``seed``.
         SolveError: a CG solve missed its residual target.
+        Interrupted: on Ctrl-C; carries the estimate over the trials that finished.
     """
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 2:
         raise ProblemError(f"trials: must be an integer >= 2 (a standard error needs two), got {trials!r}")
@@ -275,14 +285,24 @@ def estimate(
     from tqdm.auto import tqdm
 
     outs, infos = [], []
-    with tqdm(total=trials, disable=not progress, desc="w2s simulate", unit="trial", file=sys.stderr) as bar:
-        for r in range(trials):
-            f, out = _trial_jit(problem, keys[r], cfg, float(tol), int(maxiter))
-            outs.append(out)
-            infos.append((f.teacher_info, f.student_info))
-            if progress:
-                jax.block_until_ready(out)  # so the bar tracks finished trials, not queued ones
-            bar.update(1)
+    try:
+        with tqdm(total=trials, disable=not progress, desc="w2s simulate", unit="trial", file=sys.stderr) as bar:
+            for r in range(trials):
+                f, out = _trial_jit(problem, keys[r], cfg, float(tol), int(maxiter))
+                outs.append(out)
+                infos.append((f.teacher_info, f.student_info))
+                if progress:
+                    jax.block_until_ready(out)  # so the bar tracks finished trials, not queued ones
+                bar.update(1)
+    except KeyboardInterrupt:
+        done = len(outs)  # dispatched trials finish; only the one being dispatched is lost
+        partial = _summarise(problem, cfg, seed, outs, infos, tol, maxiter, return_trials) if done >= 2 else None
+        raise Interrupted(done, trials, partial) from None
+    return _summarise(problem, cfg, seed, outs, infos, tol, maxiter, return_trials)
+
+
+def _summarise(problem, cfg, seed, outs, infos, tol, maxiter, return_trials) -> dict:
+    trials = len(outs)
     for role, j in (("teacher", 0), ("student", 1)):
         info = jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(x) for x in a]), *[i[j] for i in infos])
         _check(info, role, tol, maxiter, trial_index=lambda i: i)

@@ -338,6 +338,42 @@ def test_cli_simulate_json(capsys):
     assert out["gain"]["mean"] == pytest.approx(out["teacher_risk"]["mean"] - out["student_risk"]["mean"])
 
 
+def _interrupt_at(monkeypatch, call: int):
+    """Make the ``call``-th trial dispatch raise KeyboardInterrupt, as Ctrl-C would."""
+    real, calls = simulate._trial._trial_jit, []
+
+    def trial_jit(*args):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(simulate._trial, "_trial_jit", trial_jit)
+
+
+def test_interrupted_run_keeps_finished_trials(capsys, monkeypatch):
+    full = simulate.estimate(_oracle_problem(0.5), trials=3, seed=9, return_trials=True)
+    _interrupt_at(monkeypatch, 4)
+    with pytest.raises(simulate.Interrupted) as e:
+        simulate.estimate(_oracle_problem(0.5), trials=10, seed=9, return_trials=True)
+    assert (e.value.finished, e.value.requested) == (3, 10)
+    # The finished trials are those of an uninterrupted run with the same seed (keys do not depend on R).
+    np.testing.assert_array_equal(e.value.partial["per_trial"]["gain"], full["per_trial"]["gain"])
+    assert e.value.partial["trials"] == 3
+
+    _interrupt_at(monkeypatch, 4)
+    assert main(["simulate", *CLI_PROBLEM, "--trials", "10", "--seed", "1", "--json"]) == 130
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["trials"] == 3 and out["interrupted"] == {"finished": 3, "requested": 10}
+    assert "interrupted after 3 of 10 trials" in captured.err
+
+    _interrupt_at(monkeypatch, 2)  # one finished trial: no standard error, nothing to report
+    assert main(["simulate", *CLI_PROBLEM, "--trials", "10", "--seed", "1"]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == "" and "w2s simulate: interrupted" in captured.err
+
+
 def test_cli_compare_json_and_table(capsys, monkeypatch):
     # Only the "paper" method: other registered methods are tested by their own modules.
     only = {"paper": asymptotics.METHODS["paper"]}

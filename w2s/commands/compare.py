@@ -6,7 +6,7 @@ import argparse
 import math
 
 from ._common import add_problem_arguments, dump_json
-from .simulate import SUMMARY_KEYS, add_trial_arguments, header, run_estimate
+from .simulate import SUMMARY_KEYS, add_trial_arguments, finish, header, run_estimate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
     problem, est = run_estimate(args)
     methods = compare(problem, est)
     if args.json:
-        empirical = {k: est[k] for k in est if isinstance(est[k], dict)}
-        meta = {k: est[k] for k in ("trials", "seed", "d_z", "n", "N")}
+        empirical = {k: est[k] for k in est if isinstance(est[k], dict) and k != "interrupted"}
+        meta = {k: est[k] for k in ("trials", "seed", "d_z", "n", "N", "interrupted") if k in est}
         print(dump_json({"empirical": empirical, "methods": methods, **meta, "problem": problem.to_dict()}))
-        return 0
+        return finish("compare", est)
     print(header(problem, est))
     print(f"  {'quantity':<14} {'empirical ± se':>22}   {'method':<10} {'predicted':>11} {'z':>8}")
     for k in SUMMARY_KEYS:
@@ -60,4 +60,4 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{left}   {name:<10} {row[k]['predicted']:>11.6g} {row[k]['z']:>8.2f}")
     print("  z = (empirical - predicted) / se; |z| >> 3 means the prediction misses at this d_z (finite-size terms")
     print("  of order 1/d_z are not in the standard error).")
-    return 0
+    return finish("compare", est)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ._common import add_problem_arguments, dump_json
 
@@ -44,7 +45,25 @@ def run_estimate(args: argparse.Namespace):
     problem = load_problem(args.config, args.overrides)
     import simulate
 
-    return problem, simulate.estimate(problem, trials=args.trials, seed=args.seed, progress=args.progress)
+    try:
+        return problem, simulate.estimate(problem, trials=args.trials, seed=args.seed, progress=args.progress)
+    except simulate.Interrupted as e:
+        if e.partial is None:
+            raise
+        return problem, {**e.partial, "interrupted": {"finished": e.finished, "requested": e.requested}}
+
+
+def finish(command: str, est: dict) -> int:
+    """Exit status of a command that printed ``est``: 130 (with a note) if the run was interrupted."""
+    if "interrupted" not in est:
+        return 0
+    i = est["interrupted"]
+    print(
+        f"w2s {command}: interrupted after {i['finished']} of {i['requested']} trials; "
+        "the estimate above uses the finished ones",
+        file=sys.stderr,
+    )
+    return 130
 
 
 def header(problem, est) -> str:
@@ -60,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
     problem, est = run_estimate(args)
     if args.json:
         print(dump_json({**est, "problem": problem.to_dict()}))
-        return 0
+        return finish("simulate", est)
     print(header(problem, est))
     import simulate
 
     for k in simulate.RISK_KEYS:
         print(f"  {k:<18} {est[k]['mean']: .6g} ± {est[k]['se']:.2g}")
-    return 0
+    return finish("simulate", est)
