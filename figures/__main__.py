@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 import time
+from pathlib import Path
 
 import matplotlib
 
@@ -24,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--fast", action="store_true", help="seconds-long smoke sizes (CI)")
     size.add_argument("--full", action="store_true", help="the paper's d_z = 2048 (GPU or cluster)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="build only these figures (module names)")
+    parser.add_argument(
+        "--write-times",
+        action="store_true",
+        help="write this build's wall times into the table in figures/README.md (use with an empty data dir)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--dask", metavar="ADDRESS", help="run simulation cells on this Dask scheduler")
     where.add_argument("--workers", type=int, metavar="K", help="run simulation cells on a local Dask cluster")
@@ -53,7 +59,6 @@ def _persistent_compilation_cache() -> None:
     the exact theory and the simulator take seconds to compile per shape, and a rebuild needs the
     same programs again."""
     import os
-    from pathlib import Path
 
     import jax
 
@@ -74,12 +79,46 @@ def _build(args) -> int:
             )
             return 2
         names = [n for n in FIGURES if n in wanted]
+    times = {}
     for name in names:
         t0 = time.perf_counter()
         mod = importlib.import_module(name)
         paths = mod.main(size_name)
-        print(f"{name.split('.')[-1]:<28} {time.perf_counter() - t0:7.1f} s  -> {', '.join(str(p) for p in paths)}")
+        times[name.split(".")[-1]] = time.perf_counter() - t0
+        print(f"{name.split('.')[-1]:<28} {times[name.split('.')[-1]]:7.1f} s  -> {', '.join(str(p) for p in paths)}")
+    if args.write_times:
+        write_times(times, size_name)
     return 0
+
+
+README = Path(__file__).resolve().parent / "README.md"
+BEGIN, END = "<!-- times:begin -->", "<!-- times:end -->"
+
+
+def write_times(times: dict[str, float], size_name: str, readme=README) -> None:
+    """Replace the text between the README's times markers with a table of ``times`` (seconds)."""
+    import os
+    import platform
+
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"figures: error: {readme} has no {BEGIN} ... {END} markers")
+    load = os.getloadavg()[0]
+    lines = [
+        BEGIN,
+        f"Written by `python -m figures --write-times` ({size_name} sizes, {time.strftime('%Y-%m-%d')}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}, load average {load:.1f} at the end). Wall time per "
+        "figure, compilation included; JAX's on-disk compilation cache and the deep path's backbone "
+        "cache may have been warm.",
+        "",
+        "| figure | build time |",
+        "|---|---|",
+        *(f"| `{name}` | {sec:.0f} s |" for name, sec in times.items()),
+        f"| all | {sum(times.values()):.0f} s |",
+        END,
+    ]
+    start, stop = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + "\n".join(lines) + text[stop:])
 
 
 if __name__ == "__main__":

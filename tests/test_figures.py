@@ -44,3 +44,19 @@ def test_stacked_theory_matches_direct_evaluation():
         got = _common.theory(problems, method="paper")["gain"]
         want = [float(asymptotics.risks(q, "paper")["gain"]) for q in problems]
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_write_times_fills_the_readme_table(tmp_path):
+    import pytest
+
+    from figures.__main__ import BEGIN, END, write_times
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{BEGIN}\nstale\n{END}\noutro\n")
+    write_times({"trends": 12.3, "phase": 40.0}, "default", readme)
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert "| `trends` | 12 s |" in text and "| `phase` | 40 s |" in text and "| all | 52 s |" in text
+    readme.write_text("no markers")
+    with pytest.raises(SystemExit, match="markers"):
+        write_times({"trends": 1.0}, "default", readme)
