@@ -12,7 +12,10 @@ With :math:`(s, c) = (1, \lambda)` this is the ridge resolvent equation :math:`B
 finite as :math:`\lambda\to0` when :math:`\gamma p > 1` (the min-norm limit). See docs/theory.md.
 
 The root is found by Newton's method on :math:`\Phi(\tilde B) = \tilde B - (F(\tilde B) + cI)^{-1}`
-with the exact Jacobian; ``jax.lax.custom_root`` makes the solution differentiable by the implicit
+with the exact Jacobian, started from an isotropic guess; if that fails (it can leave the basin
+for strongly separated groups near :math:`\gamma p = 1`) it restarts from the monotone iteration
+:math:`\tilde B_{j+1} = (F(\tilde B_j) + cI)^{-1}`, :math:`\tilde B_0 = 0`, which increases to the
+fixed point whenever :math:`s > 0`. ``jax.lax.custom_root`` makes the solution differentiable by the implicit
 function theorem (no differentiation through the iterations). A solve that does not reach the
 tolerance raises at run time (``equinox.error_if``), under ``jit`` and ``vmap`` alike.
 """
@@ -31,6 +34,9 @@ __all__ = ["Resolvent", "solve_resolvent", "resolvent_operator"]
 
 MAX_ITER = 80
 TOL = 1e-13
+# The monotone fallback (see solve_resolvent) runs until its relative step is below FP_SWITCH.
+FP_SWITCH = 1e-6
+FP_MAX_ITER = 20_000
 
 
 class Resolvent(NamedTuple):
@@ -107,7 +113,40 @@ def solve_resolvent(law: GaussianMixture, Av, gamma, s, c) -> Resolvent:
         Y = Av @ E1 @ Av.T + c * Ix
         return B - jnp.linalg.inv(Y)
 
+    def fixed_point_map(B):
+        E1, _, _ = _moments_v(law, Av, gamma, B, s)
+        Yi = jnp.linalg.inv(Av @ E1 @ Av.T + c * Ix)
+        return 0.5 * (Yi + Yi.T)
+
+    def monotone_start(active):
+        # T(B) = (E[vv^T/(s + gamma v^T B v)] + cI)^{-1} is order-preserving, and T(0) >= 0, so
+        # B_{j+1} = T(B_j) from B_0 = 0 increases to the fixed point (linearly, at a rate near
+        # gamma * dim): slow but sure. Run it until steps are small, then hand back to Newton.
+        # (``active`` False: return at once. Loops, not lax.cond, so that vmap stays cheap.)
+        def body(state):
+            B, _, it = state
+            Bn = fixed_point_map(B)
+            return Bn, jnp.max(jnp.abs(Bn - B)) / jnp.max(jnp.abs(Bn)), it + 1
+
+        def cond(state):
+            _, change, it = state
+            return active & (change > FP_SWITCH) & (it < FP_MAX_ITER)
+
+        B1 = jnp.linalg.inv(M / jnp.where(active, s, 1.0) + c * Ix)  # T(0)
+        B, _, _ = jax.lax.while_loop(cond, body, (B1, jnp.asarray(jnp.inf), 0))
+        return B
+
     def newton(f, B0):
+        B, err = newton_from(B0, True)
+        # Newton from the isotropic guess can leave the basin (strongly separated groups near
+        # gamma p = 1); then restart it from the monotone iteration, which cannot (s > 0).
+        retry = ~(jnp.isfinite(err) & (err <= TOL)) & (s > 0)
+        B2, err2 = newton_from(monotone_start(retry), retry)
+        B, err = jnp.where(retry, B2, B), jnp.where(retry, err2, err)
+        ok = jnp.isfinite(err) & (err <= TOL)
+        return eqx.error_if(B, ~ok, "exact theory: the resolvent fixed point did not converge")
+
+    def newton_from(B0, active):
         def step(state):
             B, _, it, _ = state
             E1, _, E4 = _moments_v(law, Av, gamma, B, s)
@@ -121,17 +160,17 @@ def solve_resolvent(law: GaussianMixture, Av, gamma, s, c) -> Resolvent:
             # keep the iterate positive definite: the longest step in 1, 1/2, ..., 1/2^11 that is
             steps = 0.5 ** jnp.arange(12.0)
             mins = jnp.min(jnp.linalg.eigvalsh(B[None] + steps[:, None, None] * d[None]), axis=-1)
-            a = steps[jnp.argmax(mins > 0)]
+            a = jnp.where(jnp.any(mins > 0), steps[jnp.argmax(mins > 0)], 0.0)  # no PD step: stay
             err = jnp.max(jnp.abs(Phi)) / jnp.max(jnp.abs(B))
             return B + a * d, err, it + 1, a
 
         def cond(state):
-            _, err, it, _ = state
-            return (err > TOL) & (it < MAX_ITER)
+            _, err, it, a = state
+            return (err > TOL) & (it < MAX_ITER) & (a > 0)
 
-        B, err, it, _ = jax.lax.while_loop(cond, step, (B0, jnp.asarray(jnp.inf), 0, jnp.asarray(1.0)))
-        ok = jnp.isfinite(err) & (err <= TOL)
-        return eqx.error_if(B, ~ok, "exact theory: the resolvent fixed point did not converge")
+        err0 = jnp.where(active, jnp.inf, 0.0)
+        B, err, _, _ = jax.lax.while_loop(cond, step, (B0, err0, 0, jnp.asarray(1.0)))
+        return B, err
 
     def tangent_solve(g, y):
         Jg = jax.jacfwd(g)(jnp.zeros_like(y)).reshape(k * k, k * k)

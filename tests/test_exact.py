@@ -189,3 +189,38 @@ def test_nonconvergence_raises():
     law = _law(pr, pr.eta_l, jnp.asarray(pr.T))
     with pytest.raises(Exception, match="did not converge"):
         jax.block_until_ready(jax.jit(solve_resolvent)(law, jnp.eye(1), 0.5, 0.0, 1.0).B)
+
+
+def _separated(eta_l):
+    # Strongly separated groups at gamma p_T = 0.9: Newton from the isotropic guess leaves its
+    # basin for eta_l in about [0.13, 0.17] and [0.83, 0.87] (it used to raise there).
+    return Problem.from_scalars(
+        p_T=3, p_S=2, similarity=0.0, mu_T2=16, mu_S2=0, eta_l=eta_l, eta_u=0.5, eta_t=0.5, gamma=0.3, nu=0.05
+    )
+
+
+def test_monotone_restart_equals_newton(monkeypatch):
+    """Force the fallback: the monotone restart finds the same fixed point as Newton alone."""
+    from asymptotics import _fixed_point
+    from asymptotics._exact import _law
+
+    pr = _separated(0.2)  # Newton converges here on its own
+    law = _law(pr, pr.eta_l, jnp.asarray(pr.T))
+
+    def solve():  # a fresh function each time, so the patched guess is traced, not a cached trace reused
+        return jax.jit(lambda law: _fixed_point.solve_resolvent(law, jnp.eye(3), 0.3, 1.0, 0.0).B)(law)
+
+    direct = solve()
+    # A start with no positive-definite Newton step: the first run stops at once, the restart takes over.
+    monkeypatch.setattr(_fixed_point, "_scalar_guess", lambda M, gamma, s, c: -jnp.eye(M.shape[0]))
+    restarted = solve()
+    np.testing.assert_allclose(np.asarray(restarted), np.asarray(direct), rtol=1e-11, atol=0)
+
+
+def test_separated_groups_near_threshold_converge():
+    """Where Newton alone failed, the risks exist and continue those of the neighbours, and the
+    mixture's eta -> 1 - eta symmetry (groups at 0 and mu, intercept in the features) holds."""
+    risks = {e: float(A.teacher_risk_exact(_separated(e))) for e in (0.1, 0.15, 0.2, 0.85)}
+    assert all(np.isfinite(v) for v in risks.values())
+    assert risks[0.1] > risks[0.15] > risks[0.2]  # less minority data, larger risk at eta_t = 0.5
+    assert risks[0.85] == pytest.approx(risks[0.15], rel=1e-9)
