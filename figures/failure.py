@@ -26,8 +26,8 @@ from ._common import METHOD, THEORY_LABEL, cached, save, theory
 NAME = "failure"
 ETA = dict(eta_l=0.5, eta_t=0.5, eta_u=0.5 + math.sqrt(0.08))
 GAMMA, NU = 0.1, 0.05
-P_T = tuple(range(2, 7))  # gamma_z p_T <= 0.6: nearer the threshold the exact fixed point may not converge
-FAST_P_T = (2, 6)  # each p_T is a new shape for the theory (a compilation)
+P_T = tuple(range(2, 10))  # gamma_z p_T <= 0.9, below the teacher's interpolation threshold
+FAST_P_T = (2, 9)  # each p_T is a new shape for the theory (a compilation)
 MODELS = ("mixture", "mean-shift")
 
 
@@ -89,7 +89,7 @@ def plot(data: dict[str, np.ndarray]):
 
 
 def main(size: str = "default"):
-    params = {"size": size, "eta": ETA, "gamma": GAMMA, "nu": NU, "p_T": P_T, "method": METHOD, "v": 1}
+    params = {"size": size, "eta": ETA, "gamma": GAMMA, "nu": NU, "p_T": P_T, "method": METHOD, "v": 2}
     data = cached(NAME, params, lambda: compute(size))
     fig = plot(data)
     paths = save(fig, NAME)

@@ -19,7 +19,7 @@ NAME = "phase"
 BASE = dict(p_T=3, p_S=2, mu_T2=16.0, mu_S2=0.0, eta_t=0.5)
 PANELS = (  # (gamma_z, nu_z, ||Xi||_F^2)
     (0.1, 0.05, 0.0),
-    (0.2, 0.05, 0.0),  # gamma_z = 0.3 (gamma_z p_T = 0.9): the exact fixed point did not converge at eta_l ~ 0.15
+    (0.3, 0.05, 0.0),  # gamma_z p_T = 0.9, near the teacher's interpolation threshold
     (0.1, 0.3, 0.0),
     (0.1, 0.05, 0.9),
 )
@@ -67,7 +67,7 @@ def plot(data: dict[str, np.ndarray]):
 
 
 def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "panels": PANELS, "method": METHOD, "v": 1}
+    params = {"size": size, "base": BASE, "panels": PANELS, "method": METHOD, "v": 2}
     data = cached(NAME, params, lambda: compute(size))
     fig = plot(data)
     paths = save(fig, NAME)
