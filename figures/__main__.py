@@ -84,8 +84,9 @@ def _build(args) -> int:
         t0 = time.perf_counter()
         mod = importlib.import_module(name)
         paths = mod.main(size_name)
-        times[name.split(".")[-1]] = time.perf_counter() - t0
-        print(f"{name.split('.')[-1]:<28} {times[name.split('.')[-1]]:7.1f} s  -> {', '.join(str(p) for p in paths)}")
+        short = name.split(".")[-1]
+        times[short] = time.perf_counter() - t0
+        print(f"{short:<28} {times[short]:7.1f} s  -> {', '.join(str(p) for p in paths)}")
     if args.write_times:
         write_times(times, size_name)
     return 0

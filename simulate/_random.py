@@ -68,7 +68,12 @@ def random_bits(key: jax.Array, shape: tuple[int, ...], width: int = 32) -> jax.
     b1, b2 = threefry2x32(k1, k2, jnp.zeros_like(counts), counts)
     if width == 32:
         return b1 ^ b2
-    return (b1.astype(np.uint64) << np.uint64(32)) | b2.astype(np.uint64)
+    return join64(b1, b2)
+
+
+def join64(hi: jax.Array, lo: jax.Array) -> jax.Array:
+    """The ``uint64`` words ``hi * 2**32 + lo`` from two ``uint32`` arrays (JAX's 64-bit layout)."""
+    return (hi.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
 
 
 def uniform_from_bits(bits: jax.Array, lo, hi) -> jax.Array:

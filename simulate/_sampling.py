@@ -20,17 +20,16 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from w2s.problem import Problem
 
-from ._random import normal_from_bits, random_bits, uniform_from_bits
+from ._random import join64, normal_from_bits, random_bits, uniform_from_bits
 
 # Rows per chunk: about 4 Mi floats (16 MiB in float32) of z. A function of d_z only, so the
 # samples a seed produces do not depend on the machine or on whether chunks are cached.
 CHUNK_FLOATS = 1 << 22
-# Rows of a cached design are reduced in blocks of about this many floats (2 MiB), small
-# enough to stay in cache between the two products of a CG pass (CPU). Chunks are a whole
+# Rows of a cached design are reduced in blocks of about this many floats (2 MiB once converted
+# to float64), small enough to stay in cache between the two products of a CG pass (CPU). Chunks are a whole
 # number of blocks, so the blocking never changes the samples.
 BLOCK_FLOATS = 1 << 18
 
@@ -74,8 +73,7 @@ def _draw(problem: Problem, eta, key: jax.Array, m: int, extra: int):
     k = p + extra + 1
     bits = random_bits(key, (m, d + 2 * k))
     Z = normal_from_bits(bits[:, :d])
-    words = bits[:, d:].astype(np.uint64)
-    words = (words[:, :k] << np.uint64(32)) | words[:, k:]
+    words = join64(bits[:, d : d + k], bits[:, d + k :])
     normals = normal_from_bits(words[:, :-1])
     group_u = uniform_from_bits(words[:, -1], 0.0, 1.0)
     return Z, _group_features(problem, eta, group_u, normals[:, :p]), normals[:, p:]
