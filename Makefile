@@ -1,5 +1,8 @@
 # Two commands from a clean clone: `make figures` and `make test`.
-PYTHON ?= python3
+# The first Python >= 3.12 found: PYTHON if given, else python3.12 / python3.13 / python3 on PATH,
+# else pyenv's installed versions (their shims fail when the version is not selected).
+PYTHON ?= $(shell for c in python3.12 python3.13 python3 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V); do \
+	$$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v $$c || echo $$c; } && break; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,7 +10,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install test test-slow figures bench lint clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, pyenv versions); install one or set PYTHON=/path/to/python3.12" >&2; exit 2; }
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
