@@ -6,6 +6,7 @@ parameter grids (:func:`on_grid`) and differentiated.
 
 import w2s  # noqa: F401  (enables float64 before any array is made)
 
+from ._compiled import QUANTITIES, ConvergenceError, batch_size, cache_dir, compiled, evaluate, evaluate_grid
 from ._exact import (
     at_student_threshold,
     at_teacher_threshold,
@@ -38,6 +39,13 @@ from ._paper import (
 
 __all__ = [
     "CHUNK",
+    "ConvergenceError",
+    "QUANTITIES",
+    "batch_size",
+    "cache_dir",
+    "compiled",
+    "evaluate",
+    "evaluate_grid",
     "at_student_threshold",
     "at_teacher_threshold",
     "eta_u_star_exact",

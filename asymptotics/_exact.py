@@ -36,7 +36,7 @@ import jax.numpy as jnp
 
 from w2s.problem import Problem
 
-from ._fixed_point import resolvent_operator, solve_resolvent
+from ._fixed_point import checked, resolvent_operator, solve_resolvent
 from ._moments import embed, student_moment, teacher_moment
 from ._quadrature import GaussianMixture
 
@@ -48,6 +48,7 @@ __all__ = [
     "relative_gain_exact",
     "at_teacher_threshold",
     "at_student_threshold",
+    "exact_parts",
 ]
 
 THRESHOLD_TOL = 1e-12
@@ -74,7 +75,7 @@ def _joint_basis(problem: Problem):
 
 
 def _branch(ratio, dim, ridge):
-    """(s, c, under, threshold) for the parametrisation of the resolvent equation."""
+    """(s, c, under, threshold, safe_ridge) for the parametrisation of the resolvent equation."""
     under = ratio * dim < 1.0
     threshold = (jnp.abs(ratio * dim - 1.0) <= THRESHOLD_TOL) & (ridge == 0)
     safe_ridge = jnp.where(threshold, 1.0, ridge)
@@ -106,7 +107,7 @@ def _teacher_solution(problem: Problem):
     var = jnp.where(under, var_under, var_over)
     E = bias + problem.sigma_y2 * problem.gamma * var
     cross = -c * r2 * res.B[:, 0]
-    return E, cross, threshold
+    return E, cross, threshold, res.converged
 
 
 @jax.jit
@@ -115,8 +116,8 @@ def teacher_error_exact(problem: Problem):
     :math:`\Delta^\top\beta^*` (``(p_T,)``) for the teacher's error :math:`\Delta = \Theta_T -
     \beta^*e_1^\top` (docs/theory.md, "The teacher-error matrix"). Entries are ``inf`` at the
     interpolation threshold."""
-    E, cross, threshold = _teacher_solution(problem)
-    return jnp.where(threshold, jnp.inf, E), jnp.where(threshold, jnp.inf, cross)
+    E, cross, threshold, ok = _teacher_solution(problem)
+    return checked(jnp.where(threshold, jnp.inf, E), ok), checked(jnp.where(threshold, jnp.inf, cross), ok)
 
 
 @jax.jit
@@ -129,28 +130,33 @@ def teacher_risk_exact(problem: Problem):
     :math:`\gamma_z p_T = 1`, :math:`\lambda = 0`. Reduces to O1/O2 (reference/oracles.md) at
     :math:`p_T = 1` and to :func:`teacher_risk_paper` as :math:`\gamma_z\to0`.
     """
-    E, _, threshold = _teacher_solution(problem)
-    risk = jnp.trace(teacher_moment(problem, problem.eta_t) @ E)
-    return jnp.where(threshold, jnp.inf, risk)
+    E, _, threshold, ok = _teacher_solution(problem)
+    return checked(_teacher_risk(problem, E, threshold), ok)
 
 
-def _student_parts(problem: Problem):
-    """(Pi, rho-map R, A_S, resolvent, threshold) of the student's fit."""
+def _teacher_risk(problem: Problem, E, threshold):
+    return jnp.where(threshold, jnp.inf, jnp.trace(teacher_moment(problem, problem.eta_t) @ E))
+
+
+def _student_solution(problem: Problem):
+    """The student's resolvent, its ``c`` and its threshold flag: what depends on the student's
+    side of the problem only (not on the teacher, eta_t or the label scales)."""
     V = _joint_basis(problem)
     law = _law(problem, problem.eta_u, V)
-    AT = embed(V.T @ jnp.asarray(problem.T))  # w = AT x
     AS = embed(V.T @ jnp.asarray(problem.S))  # psi = AS x
     s, c, _, threshold, _ = _branch(problem.nu, problem.p_S, problem.ridge_student)
-    res = solve_resolvent(law, AS, problem.nu, s, c)
+    return solve_resolvent(law, AS, problem.nu, s, c), c, threshold
+
+
+def _student_risk_from(problem: Problem, res, c, s_threshold, Eteach, cross, t_threshold):
+    """The student's risk from its resolvent and the teacher's solution, and whether both converged."""
+    V = _joint_basis(problem)
+    AT = embed(V.T @ jnp.asarray(problem.T))  # w = AT x
+    AS = embed(V.T @ jnp.asarray(problem.S))  # psi = AS x
     P = AT @ res.E1x @ AS.T @ res.B  # (p_T, p_S)
     Pi = jnp.concatenate([P, -c * res.B[:1, :]], axis=0)  # (p_T + 1, p_S)
     Abar = jnp.concatenate([AT, jnp.zeros((1, AT.shape[1]))], axis=0)
     R = Abar - Pi @ AS  # rho_bar = R x
-    return Pi, R, AS, res, threshold
-
-
-def _student_risk(problem: Problem, Eteach, cross, t_threshold):
-    Pi, R, AS, res, s_threshold = _student_parts(problem)
     r2 = jnp.asarray(problem.signal, dtype=Eteach.dtype)
     G = jnp.concatenate(
         [jnp.concatenate([Eteach, cross[:, None]], axis=1), jnp.concatenate([cross, r2[None]])[None, :]], axis=0
@@ -161,7 +167,20 @@ def _student_risk(problem: Problem, Eteach, cross, t_threshold):
     Gx = R.T @ G @ R
     Xx = AS.T @ X @ AS
     term2 = problem.nu * jnp.einsum("ab,cd,abcd->", Gx, Xx, res.E4x)
-    return jnp.where(t_threshold | s_threshold, jnp.inf, term1 + term2)
+    return jnp.where(t_threshold | s_threshold, jnp.inf, term1 + term2), res.converged
+
+
+def _student_risk(problem: Problem, Eteach, cross, t_threshold):
+    """The student's risk given the teacher's solution, and whether its fixed point converged."""
+    return _student_risk_from(problem, *_student_solution(problem), Eteach, cross, t_threshold)
+
+
+def exact_parts(problem: Problem):
+    """Teacher risk, student risk (the teacher's fixed point solved once) and whether both fixed
+    points converged, without raising: for compiled programs that report convergence themselves."""
+    E, cross, threshold, ok_t = _teacher_solution(problem)
+    student, ok_s = _student_risk(problem, E, cross, threshold)
+    return _teacher_risk(problem, E, threshold), student, ok_t & ok_s
 
 
 @jax.jit
@@ -174,15 +193,15 @@ def student_risk_exact(problem: Problem):
     :math:`\Theta_S = \Theta_T C_u(K_u+\lambda_S I)^{-1}`. Returns ``inf`` at either
     interpolation threshold.
     """
-    return _student_risk(problem, *_teacher_solution(problem))
+    _, student, ok = exact_parts(problem)
+    return checked(student, ok)
 
 
 @jax.jit
 def gain_exact(problem: Problem):
     """Exact W2S gain: teacher risk minus student risk (the teacher's fixed point solved once)."""
-    E, cross, threshold = _teacher_solution(problem)
-    teacher = jnp.where(threshold, jnp.inf, jnp.trace(teacher_moment(problem, problem.eta_t) @ E))
-    return teacher - _student_risk(problem, E, cross, threshold)
+    teacher, student, ok = exact_parts(problem)
+    return checked(teacher - student, ok)
 
 
 @jax.jit

@@ -26,7 +26,8 @@ import numpy as np
 
 from w2s.problem import Problem
 
-from ._exact import gain_exact, student_risk_exact
+from ._exact import _student_risk, _teacher_risk, _teacher_solution, gain_exact
+from ._fixed_point import checked
 from ._grid import on_grid
 
 __all__ = [
@@ -35,26 +36,66 @@ __all__ = [
     "phase_boundary_exact",
     "gain_grid_exact",
     "optimal_student_ridge_exact",
+    "eta_u_star_parts",
+    "phase_point_parts",
+    "phase_point_from",
 ]
 
 BISECTIONS = 44  # interval [0, 1] down to 6e-14
 
 
 def _bisect_sign(g, lo, hi, n=BISECTIONS):
-    """Last point where the increasing-sign function g changes from < 0 to >= 0 on [lo, hi]."""
+    """Last point where the increasing-sign function g changes from < 0 to >= 0 on [lo, hi].
 
-    def body(_, lohi):
-        a, b = lohi
+    ``g`` returns ``(value, converged)``; returns the point and whether every evaluation converged.
+    """
+
+    def body(_, state):
+        a, b, ok = state
         m = 0.5 * (a + b)
-        neg = g(m) < 0
-        return jnp.where(neg, m, a), jnp.where(neg, b, m)
+        v, ok_m = g(m)
+        neg = v < 0
+        return jnp.where(neg, m, a), jnp.where(neg, b, m), ok & ok_m
 
-    a, b = jax.lax.fori_loop(0, n, body, (lo, hi))
-    return 0.5 * (a + b)
+    a, b, ok = jax.lax.fori_loop(0, n, body, (lo, hi, jnp.asarray(True)))
+    return 0.5 * (a + b), ok
 
 
 def _with(problem, **kw):
     return dataclasses.replace(problem, **kw)
+
+
+def _along_eta_u(problem: Problem):
+    """The teacher solved once; the student risk and gain as functions of eta_u (each returning
+    ``(value, converged)``), and the teacher's risk and convergence."""
+    E, cross, threshold, ok_t = _teacher_solution(problem)
+    teacher = _teacher_risk(problem, E, threshold)
+
+    def student(e):
+        return _student_risk(_with(problem, eta_u=e), E, cross, threshold)
+
+    def gain(e):
+        r, ok = student(e)
+        return teacher - r, ok
+
+    return student, gain, teacher, ok_t
+
+
+def _argmin_student(student):
+    """Projected bisection on the sign of the derivative of ``student`` over [0, 1]."""
+    dr = jax.grad(student, has_aux=True)
+    ends = jnp.array([0.0, 1.0])
+    d_ends, ok_ends = jax.vmap(dr)(ends)  # one compiled copy for both ends
+    inner, ok = _bisect_sign(dr, ends[0], ends[1])
+    star = jnp.where(d_ends[0] >= 0, ends[0], jnp.where(d_ends[1] <= 0, ends[1], inner))
+    return star, ok & jnp.all(ok_ends)
+
+
+def eta_u_star_parts(problem: Problem):
+    """``(eta_u*, converged)``: :func:`eta_u_star_exact` without raising."""
+    student, _, _, ok_t = _along_eta_u(problem)
+    star, ok = _argmin_student(student)
+    return star, ok & ok_t
 
 
 @jax.jit
@@ -62,13 +103,43 @@ def eta_u_star_exact(problem: Problem):
     r""":math:`\eta_u^* = \arg\max_{\eta_u\in[0,1]}` exact gain :math:`=\arg\min` exact student risk.
 
     Projected: returns 0 (or 1) when the risk increases (decreases) over all of [0, 1].
-    Accurate to ~1e-12 when the student risk is unimodal in :math:`\eta_u`.
+    Accurate to ~1e-12 when the student risk is unimodal in :math:`\eta_u`. The teacher, which
+    does not depend on :math:`\eta_u`, is solved once.
     """
-    dr = jax.grad(lambda e: student_risk_exact(_with(problem, eta_u=e)))
-    lo = jnp.zeros_like(jnp.asarray(problem.eta_u, dtype=float))
-    hi = jnp.ones_like(lo)
-    inner = _bisect_sign(dr, lo, hi)
-    return jnp.where(dr(lo) >= 0, lo, jnp.where(dr(hi) <= 0, hi, inner))
+    return checked(*eta_u_star_parts(problem))
+
+
+def phase_point_from(student, teacher):
+    """``(dict, converged)`` of the phase point of gain(e) = teacher - student(e) over eta_u in
+    [0, 1]; ``student(e)`` returns ``(risk, converged)``. Shared by every theory method."""
+
+    def gain(e):
+        r, ok = student(e)
+        return teacher - r, ok
+
+    star, ok = _argmin_student(student)
+    g, ok_g = jax.vmap(gain)(jnp.stack([star, jnp.zeros_like(star), jnp.ones_like(star)]))
+    gmax, g0, g1 = g[0], g[1], g[2]
+
+    def root(side, lo, hi):  # side +1: gain rises through 0 on [lo, hi]; -1: it falls
+        return _bisect_sign(lambda e: (lambda v, ok: (side * v, ok))(*gain(e)), lo, hi)
+
+    # both roots in one vmapped bisection: one compiled copy of the student's solve
+    roots, ok_r = jax.vmap(root)(
+        jnp.array([1.0, -1.0]), jnp.stack([jnp.zeros_like(star), star]), jnp.stack([star, jnp.ones_like(star)])
+    )
+    pos = gmax > 0
+    lower = jnp.where(pos & (g0 < 0), roots[0], jnp.nan)
+    upper = jnp.where(pos & (g1 < 0), roots[1], jnp.nan)
+    out = {"eta_u_star": star, "max_gain": gmax, "lower": lower, "upper": upper}
+    return out, ok & jnp.all(ok_g) & jnp.all(ok_r)
+
+
+def phase_point_parts(problem: Problem):
+    """``(dict, converged)``: :func:`phase_point_exact` without raising."""
+    student, _, teacher, ok_t = _along_eta_u(problem)
+    out, ok = phase_point_from(student, teacher)
+    return out, ok & ok_t
 
 
 @jax.jit
@@ -80,18 +151,8 @@ def phase_point_exact(problem: Problem):
     on that side). W2S happens (gain > 0) exactly for :math:`\eta_u` in (lower, upper), with NaN
     read as the interval's end; if ``max_gain`` < 0 it happens for no :math:`\eta_u`.
     """
-    star = eta_u_star_exact(problem)
-
-    def gain(e):
-        return gain_exact(_with(problem, eta_u=e))
-
-    gmax, g0, g1 = gain(star), gain(jnp.zeros_like(star)), gain(jnp.ones_like(star))
-    lower = _bisect_sign(lambda e: gain(e), jnp.zeros_like(star), star)
-    upper = _bisect_sign(lambda e: -gain(e), star, jnp.ones_like(star))
-    ok = gmax > 0
-    lower = jnp.where(ok & (g0 < 0), lower, jnp.nan)
-    upper = jnp.where(ok & (g1 < 0), upper, jnp.nan)
-    return {"eta_u_star": star, "max_gain": gmax, "lower": lower, "upper": upper}
+    out, ok = phase_point_parts(problem)
+    return {k: checked(v, ok) for k, v in out.items()}
 
 
 def phase_boundary_exact(problem: Problem, eta_l):
@@ -122,12 +183,17 @@ def optimal_student_ridge_exact(problem: Problem):
     with ``ridge_student`` and ``student_risk`` at the optimum.
     """
 
-    def risk(la):
-        return student_risk_exact(_with(problem, ridge_student=jnp.exp(la)))
+    E, cross, threshold, ok_t = _teacher_solution(problem)
 
-    dr = jax.grad(risk)
-    lo = jnp.full_like(jnp.asarray(problem.ridge_student, dtype=float), LOG_RIDGE_RANGE[0])
-    hi = jnp.full_like(lo, LOG_RIDGE_RANGE[1])
-    inner = _bisect_sign(dr, lo, hi, n=50)
-    lam = jnp.where(dr(lo) >= 0, 0.0, jnp.exp(jnp.where(dr(hi) <= 0, hi, inner)))
-    return {"ridge_student": lam, "student_risk": student_risk_exact(_with(problem, ridge_student=lam))}
+    def risk(la):
+        return _student_risk(_with(problem, ridge_student=jnp.exp(la)), E, cross, threshold)
+
+    dr = jax.grad(risk, has_aux=True)
+    lo = jnp.asarray(LOG_RIDGE_RANGE[0])
+    hi = jnp.asarray(LOG_RIDGE_RANGE[1])
+    inner, ok = _bisect_sign(dr, lo, hi, n=50)
+    (d_lo, ok_lo), (d_hi, ok_hi) = dr(lo), dr(hi)
+    lam = jnp.where(d_lo >= 0, 0.0, jnp.exp(jnp.where(d_hi <= 0, hi, inner)))
+    best, ok_b = _student_risk(_with(problem, ridge_student=lam), E, cross, threshold)
+    ok = ok_t & ok & ok_lo & ok_hi & ok_b
+    return {"ridge_student": checked(lam, ok), "student_risk": checked(best, ok)}

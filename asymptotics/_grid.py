@@ -1,16 +1,14 @@
-"""Evaluating theory functions over parameter grids: one compilation per grid shape.
+"""Evaluating any theory function over parameter grids: one compilation per grid shape.
 
 A theory function takes a :class:`~w2s.problem.Problem` and returns a scalar (or a pytree of
 scalars). :func:`on_grid` broadcasts the given grids of scalar fields against each other,
 flattens them, and evaluates ``fn`` over them inside one ``jax.jit``: ``jax.lax.map`` over
 chunks of :data:`CHUNK` points, each chunk ``jax.vmap``-ed. The compiled function is cached
-per (fn, fields), and JAX's own cache keys it by the grid's shape.
+per (fn, fields) in memory, and JAX's own cache keys it by the grid's shape.
 
-Why ``CHUNK = 1`` (a compiled sequential loop): XLA:CPU (jax 0.10.2, 2 cores) deadlocks, idle,
-when it executes the exact theory's vmapped Newton ``while_loop`` on larger batches: at about
-128 points for p_T = 3, and already at 16 for p_T = 8 with nu > 0 (root cause not found; it
-happens with ``equinox.error_if`` removed too). Every theory function still vmaps; raise
-:data:`CHUNK` for the leading-order forms or on other backends if wanted.
+For the standard quantities (risks, eta_u*, the phase boundary) :func:`asymptotics.evaluate_grid`
+is faster: its programs are compiled once per shape and kept on disk, and it solves each
+distinct fixed point of a grid once. :func:`on_grid` is for any other function.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from w2s.problem import _SCALARS, Problem, ProblemError, check_scalar
 
 __all__ = ["on_grid", "batched", "CHUNK"]
 
-CHUNK = 1  # points per vmapped chunk; see the module docstring
+CHUNK = 256  # points per vmapped chunk
 
 
 @functools.cache

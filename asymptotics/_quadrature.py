@@ -79,26 +79,51 @@ class GaussianMixture(NamedTuple):
         return jnp.einsum("j,jab->ab", self.weights, self.second_moments())
 
 
+def _spd_inverse_logdet(K):
+    r"""Inverse and log-determinant of symmetric positive-definite matrices ``(..., m, m)``.
+
+    An unrolled Cholesky factorisation :math:`K = LL^\top`, :math:`K^{-1} = L^{-\top}L^{-1}`,
+    :math:`\log\det K = 2\sum_i\log L_{ii}`, written with elementwise operations over the
+    leading axes: the quadrature needs thousands of tiny (``m`` = a few) matrices per point, where
+    one LAPACK call per matrix costs far more than the arithmetic. Differentiable, and stable
+    here since :math:`K = I + (\text{PSD})` has eigenvalues >= 1.
+    """
+    m = K.shape[-1]
+    L = [[None] * m for _ in range(m)]
+    for j in range(m):
+        d = jnp.sqrt(K[..., j, j] - sum((L[j][k] ** 2 for k in range(j)), 0.0))
+        L[j][j] = d
+        for i in range(j + 1, m):
+            L[i][j] = (K[..., i, j] - sum((L[i][k] * L[j][k] for k in range(j)), 0.0)) / d
+    W = [[None] * m for _ in range(m)]  # W = L^{-1}, lower triangular
+    for i in range(m):
+        W[i][i] = 1.0 / L[i][i]
+        for j in range(i):
+            W[i][j] = -sum(L[i][k] * W[k][j] for k in range(j, i)) / L[i][i]
+    inv = [[sum(W[k][i] * W[k][j] for k in range(max(i, j), m)) for j in range(m)] for i in range(m)]
+    logdet = 2.0 * sum(jnp.log(L[i][i]) for i in range(m))
+    return jnp.stack([jnp.stack(row, axis=-1) for row in inv], axis=-2), logdet
+
+
 def _tilted(mean, var, A, t):
     """Log-normaliser, mean and second moment of x = [1; zeta] under the tilt exp(-t x^T A x).
 
     mean: (m,), A: (m+1, m+1), t: (Q,). Returns logZ (Q,), mu (Q, m+1), S (Q, m+1, m+1).
-    (A batched inverse rather than one eigendecomposition: the zeta-block of A is often
-    rank-deficient, and eigenvector derivatives at repeated eigenvalues are undefined.)
+    (A factorisation per node rather than one eigendecomposition of A: the zeta-block of A is
+    often rank-deficient, and eigenvector derivatives at repeated eigenvalues are undefined.)
     """
     m = mean.shape[0]
-    if m == 0:  # no group coordinates: x = [1], q = A_11 (slogdet of empty stacks misbehaves under vmap)
+    if m == 0:  # no group coordinates: x = [1], q = A_11
         return -t * A[0, 0], jnp.ones((t.shape[0], 1)), jnp.ones((t.shape[0], 1, 1))
     a11 = A[0, 0]
     a = A[1:, 0]
     Azz = A[1:, 1:]
     eye = jnp.eye(m)
     K = eye[None] + (2.0 * var) * t[:, None, None] * Azz[None]  # var * tilted precision, (Q, m, m)
-    Kinv = jnp.linalg.inv(K)
-    cov = var * 0.5 * (Kinv + jnp.swapaxes(Kinv, -1, -2))
+    Kinv, logdet = _spd_inverse_logdet(0.5 * (K + jnp.swapaxes(K, -1, -2)))
+    cov = var * Kinv
     rhs = mean[None, :] / var - 2.0 * t[:, None] * a[None, :]
-    mt = jnp.einsum("qij,qj->qi", cov, rhs)
-    logdet = jnp.linalg.slogdet(K)[1]
+    mt = jnp.sum(cov * rhs[:, None, :], axis=-1)
     logZ = -0.5 * logdet - t * a11 - 0.5 * jnp.sum(mean * mean) / var + 0.5 * jnp.sum(mt * rhs, axis=-1)
     mu = jnp.concatenate([jnp.ones((t.shape[0], 1)), mt], axis=1)
     S = mu[:, :, None] * mu[:, None, :]

@@ -98,74 +98,23 @@ def save(fig, name: str) -> list[Path]:
 
 # ------------------------------------------------------------------------------------ theory
 def theory(problems: list[Problem], method: str = METHOD) -> dict[str, np.ndarray]:
-    """``asymptotics.risks`` at each problem (all of one shape), vmapped under one jit."""
-    return stacked(_risks_fn(method), problems)
+    """Teacher risk, student risk, gain and relative gain at each problem (all of one shape),
+    through the compiled programs of :func:`asymptotics.evaluate`."""
+    return asymptotics.evaluate(problems, "risks", method)
 
 
 def printed_gain(problems: list[Problem]) -> dict[str, np.ndarray]:
     """The paper's printed forms taken literally (any group model): teacher, student, gain."""
-    return stacked(_printed, problems)
+    out = asymptotics.evaluate(problems, "printed")
+    return {k: out[k] for k in ("teacher_risk", "student_risk", "gain")}
 
 
-def stacked(fn, problems: list[Problem]):
-    """``fn`` at each problem (all of one shape and group model), under one jit.
-
-    Only the fields that differ between the problems are batched; the rest enter as constants.
-    The batch is looped with ``lax.map`` rather than ``vmap``ped: the vmapped exact theory hung
-    here in XLA:CPU (no CPU use, never returns) for batches of 128 at p_T = 3 and of 64 at
-    p_T = 8. Batches of exactly BATCH problems (the last padded by repeating a problem) let grids
-    of any length share one compilation.
-    """
-    leaves0, treedef = jax.tree.flatten(problems[0])
-    all_leaves = [jax.tree.leaves(q) for q in problems]
-    varying = tuple(
-        any(not np.array_equal(np.asarray(lv[i]), np.asarray(leaves0[i])) for lv in all_leaves)
-        for i in range(len(leaves0))
-    )
-    if not any(varying):  # one problem (or identical ones): evaluate once
-        if fn not in _JIT:
-            _JIT[fn] = jax.jit(fn)
-        one_out = jax.tree.map(np.asarray, _JIT[fn](problems[0]))
-        return jax.tree.map(lambda x: np.repeat(x[None], len(problems), axis=0), one_out)
-    key = (fn, treedef, varying)
-    if key not in _JIT:
-
-        def run(fixed_leaves, batched_leaves):
-            def one(row):
-                it_b, it_f = iter(row), iter(fixed_leaves)
-                return fn(jax.tree.unflatten(treedef, [next(it_b) if v else next(it_f) for v in varying]))
-
-            # lax.map, not vmap: the function is compiled unbatched and looped over the batch.
-            return jax.lax.map(one, batched_leaves)
-
-        _JIT[key] = jax.jit(run)
-    fixed = [np.asarray(leaves0[i], dtype=np.float64) for i, v in enumerate(varying) if not v]
-    m = len(problems)
-    padded = all_leaves + [all_leaves[-1]] * (-m % BATCH)
-    outs = []
-    for start in range(0, len(padded), BATCH):
-        chunk = padded[start : start + BATCH]
-        batched = [np.stack([np.asarray(lv[i], dtype=np.float64) for lv in chunk]) for i, v in enumerate(varying) if v]
-        outs.append(jax.tree.map(np.asarray, _JIT[key](fixed, batched)))
-    return jax.tree.map(lambda *xs: np.concatenate(xs)[:m], *outs)
-
-
-BATCH = 64
-
-
-_JIT: dict[Any, Any] = {}
-_RISKS: dict[str, Any] = {}
-
-
-def _risks_fn(method: str):
-    if method not in _RISKS:
-        _RISKS[method] = lambda q: asymptotics.risks(q, method)
-    return _RISKS[method]
-
-
-def _printed(q: Problem):
-    t, s = asymptotics.printed_teacher_risk(q), asymptotics.printed_student_risk(q)
-    return {"teacher_risk": t, "student_risk": s, "gain": t - s}
+def eta_u_star(problems: list[Problem], method: str = METHOD) -> np.ndarray:
+    """The gain's maximiser over eta_u in [0, 1] at each problem (exact), or the printed formula's
+    unconstrained maximiser (``method="printed"``)."""
+    if method == "printed":
+        return asymptotics.evaluate(problems, "printed")["eta_u_star_printed"]
+    return asymptotics.evaluate(problems, "point", method)["eta_u_star"]
 
 
 # -------------------------------------------------------------------------------- simulation

@@ -12,20 +12,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-import asymptotics
 from w2s import Problem
 
 from ._common import (
-    METHOD,
     THEORY_LABEL,
     cached,
     errorbar,
+    eta_u_star,
     save,
     sim_curves,
     sim_note,
     sim_params,
     simulate_points,
-    stacked,
     theory,
 )
 
@@ -54,13 +52,9 @@ def compute(size: str) -> dict[str, np.ndarray]:
             gain = theory(grid)["gain"]
             curves.append(gain)
             # eta_u*: the maximiser of the gain over [0, 1] (the teacher's risk does not depend on
-            # eta_u, so this minimises the student's risk): asymptotics.eta_u_star_exact with the
-            # exact theory, else the best grid point; the printed form's closed form beside it.
-            if METHOD == "exact":
-                stars.append(float(stacked(asymptotics.eta_u_star_exact, grid[:1])[0]))
-            else:
-                stars.append(lines[np.argmax(gain)])
-            printed_stars.append(float(stacked(asymptotics.eta_u_star_paper, grid[:1])[0]))
+            # eta_u, so this minimises the student's risk); the printed form's closed form beside it.
+            stars.append(float(eta_u_star(grid[:1])[0]))
+            printed_stars.append(float(eta_u_star(grid[:1], "printed")[0]))
             s = {}
             if v in sim_curves(values, size):
                 s = simulate_points([problem(name, v, extra, e) for e in points], size, desc=f"{NAME} {name}={v:g}")

@@ -183,12 +183,14 @@ def test_student_gradient_matches_finite_difference():
 def test_nonconvergence_raises():
     """The over-parameterised parametrisation (s, c) = (0, 1) has no solution when gamma p < 1."""
     from asymptotics._exact import _law
-    from asymptotics._fixed_point import solve_resolvent
+    from asymptotics._fixed_point import checked, solve_resolvent
 
     pr = Problem(gamma=0.5)
     law = _law(pr, pr.eta_l, jnp.asarray(pr.T))
+    res = jax.jit(solve_resolvent)(law, jnp.eye(1), 0.5, 0.0, 1.0)
+    assert not bool(res.converged)
     with pytest.raises(Exception, match="did not converge"):
-        jax.block_until_ready(jax.jit(solve_resolvent)(law, jnp.eye(1), 0.5, 0.0, 1.0).B)
+        jax.block_until_ready(jax.jit(checked)(res.B, res.converged))
 
 
 def _separated(eta_l):

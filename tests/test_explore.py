@@ -153,12 +153,11 @@ def _random_controls(rng) -> explore.Controls:
 
 
 def _check_no_recompilation(method: str, compare: tuple[str, ...] | None, moves: int) -> list[float]:
-    """Moves of every continuous slider reuse the compiled functions; a new (p_T, p_S) compiles
-    each once, and returning to a seen shape compiles nothing. Returns the seconds per move."""
-    fns = explore.compiled_functions(method, compare)
+    """Moves of every continuous slider reuse the compiled programs; a new (p_T, p_S) compiles (or
+    loads) its own, and returning to a seen shape compiles nothing. Returns the seconds per move."""
     base, _ = explore.problem_from(explore.Controls())
     explore.evaluate(base, method, compare=compare)
-    before = {k: f._cache_size() for k, f in fns.items()}
+    before = explore.compilations()
     rng = np.random.default_rng(0)  # pinned: the values only need to differ from move to move
     seconds = []
     for _ in range(moves):
@@ -166,12 +165,14 @@ def _check_no_recompilation(method: str, compare: tuple[str, ...] | None, moves:
         t0 = time.perf_counter()
         explore.evaluate(problem, method, compare=compare)
         seconds.append(time.perf_counter() - t0)
-    assert {k: f._cache_size() for k, f in fns.items()} == before
+    assert explore.compilations() == before
     other_shape, _ = explore.problem_from(explore.Controls(p_T=4, p_S=3))
     explore.evaluate(other_shape, method, compare=compare)
+    after_new_shape = explore.compilations()
+    assert after_new_shape > before
     explore.evaluate(other_shape.replace(eta_u=0.9, gamma=0.3), method, compare=compare)
     explore.evaluate(base.replace(eta_t=0.1), method, compare=compare)
-    assert {k: f._cache_size() for k, f in fns.items()} == {k: v + 1 for k, v in before.items()}
+    assert explore.compilations() == after_new_shape
     return seconds
 
 
@@ -194,9 +195,8 @@ def test_exact_method_never_recompiles_and_matches_its_risks():
         assert result.along.point["exact"][key] == pytest.approx(float(direct[key]), rel=1e-7)
 
 
-def test_a_method_that_raises_costs_only_its_own_points(rich_problem, monkeypatch):
-    """The exact method raises (equinox.error_if) where its fixed point does not converge; the page
-    must then show NaN there and a note, and every other form as usual."""
+def test_a_method_that_raises_costs_only_its_own_form(rich_problem, monkeypatch):
+    """A method that raises: the page shows NaN for it and a note, and every other form as usual."""
     import equinox as eqx
 
     def student(problem):
@@ -210,11 +210,34 @@ def test_a_method_that_raises_costs_only_its_own_points(rich_problem, monkeypatc
     assert np.all(np.isnan(a.curves["broken"]["gain"])) and np.isnan(a.point["broken"]["gain"])
     assert np.all(np.isfinite(a.curves["paper"]["gain"])) and np.all(np.isfinite(a.curves[explore.PRINTED]["gain"]))
     assert any("broken: no convergence" in e for e in a.errors)
-    ph = explore.phase_diagram(problem, "broken")  # row by row: only the rows eta_u > 0.5 are lost
-    lost = ph.axis > 0.5
-    assert np.all(np.isnan(ph.gain[lost])) and np.all(np.isfinite(ph.gain[~lost]))
+    ph = explore.phase_diagram(problem, "broken")
+    assert np.all(np.isnan(ph.gain)) and any("broken: no convergence" in e for e in ph.errors)
     text = explore.summary_html(explore.Result(ph, a), problem)
     assert "broken: no convergence" in text
+
+
+def test_points_that_do_not_converge_are_nan_and_noted(rich_problem, monkeypatch, tmp_path):
+    """The exact theory reports convergence per point: only those points are lost, with a note."""
+    from asymptotics import _compiled
+
+    def risks(problem, method):
+        out, _ = _compiled._risks(problem, "paper")
+        return out, problem.eta_u <= 0.5  # "converged" only for eta_u <= 0.5
+
+    monkeypatch.setenv("W2S_CACHE_DIR", str(tmp_path))  # the patched program must not meet the real one
+    monkeypatch.setitem(_compiled.QUANTITIES, "risks", risks)
+    _compiled.compiled.cache_clear()
+    try:
+        ph = explore.phase_diagram(rich_problem, "paper")
+        with pytest.raises(
+            asymptotics.ConvergenceError, match=r"did not converge at 1 of 1 points \(first: .*eta_u=0\.9"
+        ):
+            asymptotics.evaluate(rich_problem.replace(eta_u=0.9), "risks", "paper")
+    finally:
+        _compiled.compiled.cache_clear()
+    lost = ph.axis > 0.5
+    assert np.all(np.isnan(ph.gain[lost])) and np.all(np.isfinite(ph.gain[~lost]))
+    assert any("did not converge at" in e for e in ph.errors)
 
 
 def test_unknown_method_is_refused(rich_problem):

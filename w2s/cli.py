@@ -2,8 +2,9 @@
 
 Each subcommand lives in its own module under :mod:`w2s.commands` exposing ``HELP`` (one
 line), ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when
-their command runs, so ``w2s --help`` stays fast. Any :class:`ValueError` raised for bad
-input (``ProblemError`` and friends) becomes a one-line message and exit code 2.
+their command runs, so ``w2s --help`` stays fast. Bad input (:class:`~w2s.problem.ProblemError`
+and :class:`InputError`) becomes a one-line message and exit code 2; a theory fixed point that
+does not converge (``asymptotics.ConvergenceError``) a one-line message and exit code 1.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ProblemError, InputError) as e:
         print(f"w2s {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except RuntimeError as e:
+        theory = sys.modules.get("asymptotics")  # imported only by the commands that use it
+        if theory is None or not isinstance(e, theory.ConvergenceError):
+            raise
+        print(f"w2s {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"w2s {args.command}: interrupted", file=sys.stderr)
         return 130

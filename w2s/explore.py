@@ -11,23 +11,21 @@ Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026):
 Everything the app computes goes through :func:`phase_diagram` (the shown method on a fixed
 ``grid_size(method)``-squared grid; it does not depend on the current eta_l, eta_u) and
 :func:`along` (every form at :data:`CURVE` + 1 values of eta_u), both through
-:func:`asymptotics.on_grid` with module-level theory functions of stable identity and arrays of
-fixed shapes. A slider move changes only leaf values of the :class:`~w2s.problem.Problem`
-pytree, so the compiled ``jit(vmap)`` is reused: JAX compiles once per (method, group model,
-p_T, p_S) and never per move (``tests/test_explore.py`` checks the cache sizes). :func:`warmup`
-compiles the default shapes before the first page is drawn. Plots are inline SVG
+:func:`asymptotics.evaluate_grid`: compiled programs of fixed batch sizes, kept on disk, so a
+slider move changes only the values fed to them and compiles nothing (``tests/test_explore.py``
+counts the compilations), and a new (group model, p_T, p_S) loads its programs from disk once
+they have been compiled on this machine. :func:`warmup` prepares the default shapes before the
+first page is drawn. Plots are inline SVG
 (:mod:`w2s._svg`): a few milliseconds, where matplotlib took about 0.5 s of CPU per update.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import html
 import re
 import threading
 import time
-from typing import Any
 
 import numpy as np
 
@@ -42,7 +40,7 @@ __all__ = [
     "PRINTED",
     "Controls",
     "Result",
-    "compiled_functions",
+    "compilations",
     "default_method",
     "evaluate",
     "forms",
@@ -55,12 +53,13 @@ __all__ = [
     "warmup",
 ]
 
-# Points per axis of the (eta_l, eta_u) phase diagram. The paper method costs microseconds a
-# point; a costlier method (the exact fixed point with quadrature) gets a coarser grid so that a
-# slider update stays well under a second. The zero contour is interpolated between grid points.
-GRIDS = {"paper": 81}
-GRID_DEFAULT = 15
-CURVE = 101  # points of the gain-vs-eta_u curve (plus one: the current eta_u)
+# Points per axis of the (eta_l, eta_u) phase diagram (odd, so that eta = 0.5 is on it). The
+# exact theory solves each distinct fixed point once (65 teacher and 65 student solves for the
+# 65 x 65 grid), so every method gets the same grid; the zero contour is interpolated between
+# grid points.
+GRIDS: dict[str, int] = {}
+GRID_DEFAULT = 65
+CURVE = 101  # points of the gain-vs-eta_u curve, step 0.01 (plus one: the current eta_u)
 _KEYS = ("teacher_risk", "student_risk", "gain")
 PRINTED = "printed"  # the paper's printed closed forms (paper.md section 4), shown beside the methods
 P_MAX = 6  # largest p_T, p_S offered by the sliders
@@ -144,38 +143,6 @@ def problem_from(c: Controls) -> tuple[Problem, tuple[str, ...]]:
 
 
 # ------------------------------------------------------------------------ compiled theory
-# Module-level functions of stable identity: asymptotics.batched caches one jit(vmap) per
-# (function, gridded fields) and JAX compiles it once per argument structure (group model,
-# p_T, p_S, number of points), never per slider move.
-
-
-@functools.cache
-def _risks_fn(method: str):
-    def risks(problem: Problem):
-        r = asymptotics.risks(problem, method)
-        return {k: r[k] for k in _KEYS}
-
-    risks.__name__ = f"risks_{method}"
-    return risks
-
-
-@functools.cache
-def _others_fn(methods: tuple[str, ...]):
-    def all_forms(problem: Problem):
-        teacher = asymptotics.printed_teacher_risk(problem)
-        student = asymptotics.printed_student_risk(problem)
-        out = {PRINTED: {"teacher_risk": teacher, "student_risk": student, "gain": teacher - student}}
-        for m in methods:
-            out[m] = _risks_fn(m)(problem)
-        out[_EXTRAS] = {
-            "eta_u_star_printed": asymptotics.eta_u_star_paper(problem),
-            "failure_threshold": asymptotics.failure_threshold_paper(problem),
-        }
-        return out
-
-    return all_forms
-
-
 def _other_methods(method: str) -> tuple[str, ...]:
     return tuple(m for m in sorted(asymptotics.METHODS) if m != method)
 
@@ -185,14 +152,9 @@ def grid_size(method: str) -> int:
     return GRIDS.get(method, GRID_DEFAULT)
 
 
-def compiled_functions(method: str, compare: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The jitted functions ``evaluate(problem, method, compare=compare)`` calls (inspect them with
-    ``._cache_size()``)."""
-    method, compare = _check_methods(method, compare)
-    return {
-        "phase": asymptotics.batched(_risks_fn(method), ("eta_l", "eta_u")),
-        "along": asymptotics.batched(_others_fn(tuple(sorted({method, *compare}))), ("eta_u",)),
-    }
+def compilations() -> int:
+    """How many compiled theory programs this process has loaded or compiled so far."""
+    return asymptotics.compiled.cache_info().currsize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,7 +240,7 @@ def _check_methods(method: str | None, compare: tuple[str, ...] | None) -> tuple
 
 
 def _error_text(method: str, e: Exception) -> str:
-    """One line for the page: the theory's own message where it has one (equinox's error_if)."""
+    """One line for the page: the theory's own message where it has one."""
     text = str(e)
     found = re.search(r"EquinoxRuntimeError: (.+)", text)
     line = found.group(1) if found else next((x for x in text.splitlines() if x.strip()), type(e).__name__)
@@ -291,14 +253,18 @@ def _note(errors: list[str], method: str, e: Exception) -> None:
         errors.append(message)
 
 
-def _guarded(method: str, errors: list[str], call, shape):
-    """``call()``, or NaNs of ``shape`` and a note when the theory raises (e.g. a fixed point that
-    does not converge): one bad setting must not break the page."""
+def _evaluate(errors: list[str], problem: Problem, quantity: str, method: str, shape, **grids) -> dict[str, np.ndarray]:
+    """``asymptotics.evaluate_grid``, with NaN and a note where the theory fails (a fixed point that
+    does not converge, or a method that raises): one bad setting must not break the page."""
     try:
-        return call()
+        out = asymptotics.evaluate_grid(problem, quantity, method, on_error="nan", **grids)
     except Exception as e:  # noqa: BLE001 (any failure of a theory method becomes a note)
         _note(errors, method, e)
-        return np.full(shape, np.nan)
+        return {k: np.full(shape, np.nan) for k in _KEYS}
+    failed = int(out.pop("failed"))
+    if failed:
+        _note(errors, method, asymptotics.ConvergenceError(f"the fixed point did not converge at {failed} points"))
+    return out
 
 
 def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
@@ -307,18 +273,8 @@ def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
     t0 = time.perf_counter()
     n = grid_size(method)
     axis = np.linspace(0.0, 1.0, n)
-    fn = _risks_fn(method)
     errors: list[str] = []
-
-    def grid(eta_l, eta_u):
-        return np.asarray(asymptotics.on_grid(fn, problem, eta_l=eta_l, eta_u=eta_u)["gain"])
-
-    if method in GRIDS:
-        gain = _guarded(method, errors, lambda: grid(axis[None, :], axis[:, None]), (n, n))
-    else:
-        # Row by row (one compiled shape, n calls): a row where the theory raises (a fixed point
-        # that does not converge) costs only that row, not the whole diagram.
-        gain = np.stack([_guarded(method, errors, lambda u=u: grid(axis, np.full(n, u)), (n,)) for u in axis])
+    gain = _evaluate(errors, problem, "risks", method, (n, n), eta_l=axis[None, :], eta_u=axis[:, None])["gain"]
     seconds = time.perf_counter() - t0
     ridge = np.array([_argmax_refined(axis, gain[:, j]) for j in range(n)])
     return Phase(method=method, axis=axis, gain=gain, ridge=ridge, seconds=seconds, errors=tuple(errors))
@@ -333,21 +289,13 @@ def along(problem: Problem, method: str | None = None, *, compare: tuple[str, ..
     points = np.append(grid_u, problem.eta_u)  # the current eta_u rides along: one dispatch, fixed shape
     methods = tuple(sorted({method, *compare}))
     errors: list[str] = []
-
-    def run(ms: tuple[str, ...]):
-        out = asymptotics.on_grid(_others_fn(ms), problem, eta_u=points)
-        return {f: {k: np.asarray(v) for k, v in d.items()} for f, d in out.items()}
-
-    try:
-        out = run(methods)
-    except Exception:  # noqa: BLE001 (find which method failed; the others still show)
-        out = run(())  # the printed forms alone
-        for m in methods:
-            try:
-                out[m] = run((m,))[m]
-            except Exception as e:  # noqa: BLE001
-                _note(errors, m, e)
-                out[m] = {k: np.full(points.shape, np.nan) for k in _KEYS}
+    printed = asymptotics.evaluate_grid(problem, "printed", eta_u=points)
+    out = {PRINTED: {k: printed[k] for k in _KEYS}}
+    out[_EXTRAS] = {k: printed[k] for k in ("eta_u_star_printed", "failure_threshold")}
+    for m in methods:
+        out[m] = {
+            k: v for k, v in _evaluate(errors, problem, "risks", m, points.shape, eta_u=points).items() if k in _KEYS
+        }
     seconds = time.perf_counter() - t0
     extras = {k: float(v[-1]) for k, v in out.pop(_EXTRAS).items()}
     out = {f: out[f] for f in forms() if f in out}  # printed first, then the methods in a fixed order

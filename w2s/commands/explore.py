@@ -1,13 +1,15 @@
 """``w2s explore``: serve the interactive phase-diagram explorer (figures/explore.py) locally.
 
 Runs ``marimo run figures/explore.py --headless`` on a free port (from 2718 unless ``--port``
-is given), prints the URL to open, and serves until interrupted (Ctrl-C).
+is given), prints the URL to open, and serves until interrupted. Stopping the command (Ctrl-C,
+SIGTERM or SIGHUP) stops the server; on Linux the server also stops if the command is killed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -81,13 +83,37 @@ def run(args: argparse.Namespace) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"W2S explorer: http://{shown}:{port}  (compiling the theory takes a few seconds; Ctrl-C stops)", flush=True)
     env = {**os.environ, "MARIMO_SKIP_UPDATE_CHECK": "1"}  # no network look-up at start
-    proc = subprocess.Popen(command(args.host, port, args.methods), env=env)
+    proc = subprocess.Popen(command(args.host, port, args.methods), env=env, preexec_fn=_die_with_parent)
+
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return proc.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped) as e:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        return 130
+            proc.wait()
+        return 128 + e.signum if isinstance(e, _Stopped) else 130
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _die_with_parent() -> None:
+    """In the server's process: ask Linux to send it SIGTERM when this command dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

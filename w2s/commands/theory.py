@@ -25,20 +25,21 @@ def run(args: argparse.Namespace) -> int:
     from w2s.problem import load_problem
 
     problem = load_problem(args.config, args.overrides)
-    out = {k: float(v) for k, v in asymptotics.risks(problem, args.method).items()}
+    # One compiled program per (method, group model, shape), loaded from disk after the first run.
+    point = asymptotics.evaluate(problem, "point", args.method)
+    out = {k: float(point[k]) for k in ("teacher_risk", "student_risk", "gain", "relative_gain")}
     extra = {}
-    if args.method == "paper":
-        extra["eta_u_star"] = float(asymptotics.eta_u_star_paper(problem))
-        extra["failure_threshold_mu_T2"] = float(asymptotics.failure_threshold_paper(problem))
     notes = []
-    if args.method == "exact":
-        if bool(asymptotics.at_teacher_threshold(problem)) or bool(asymptotics.at_student_threshold(problem)):
-            notes.append(
-                "a ridgeless fit sits exactly at its interpolation threshold (gamma p_T = 1 or nu p_S = 1): "
-                "its risk is infinite; set a ridge > 0 or move off the threshold"
-            )
-        else:
-            extra["eta_u_star"] = float(asymptotics.eta_u_star_exact(problem))
+    if args.method == "paper":
+        extra["eta_u_star"] = float(point["eta_u_star"])
+        extra["failure_threshold_mu_T2"] = float(point["failure_threshold_mu_T2"])
+    elif bool(point["at_threshold"]):
+        notes.append(
+            "a ridgeless fit sits exactly at its interpolation threshold (gamma p_T = 1 or nu p_S = 1): "
+            "its risk is infinite; set a ridge > 0 or move off the threshold"
+        )
+    else:
+        extra["eta_u_star"] = float(point["eta_u_star"])
     result = {**out, **extra, "method": args.method, "problem": problem.to_dict()}
     if notes:
         result["notes"] = notes
