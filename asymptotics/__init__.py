@@ -1,7 +1,9 @@
 """Proportional-asymptotic theory of weak-to-strong generalization under spurious correlations.
 
 Pure JAX (float64) functions of a :class:`w2s.Problem`; all can be jitted, vmapped over
-parameter grids (:func:`on_grid`) and differentiated.
+parameter grids (:func:`on_grid`) and differentiated. For the standard questions (risks, eta_u*,
+the phase boundary, the printed forms) over one problem or many, :func:`evaluate` and
+:func:`evaluate_grid` run compiled programs kept on disk (:mod:`._compiled`).
 """
 
 import w2s  # noqa: F401  (enables float64 before any array is made)

@@ -26,6 +26,7 @@ never a wrong number.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import hashlib
@@ -346,8 +347,16 @@ def _stage_input(leaves, fields, rows):
 def _risks_staged(leaves, treedef, group_model):
     t_rows, t_of = _unique_rows(leaves, TEACHER_FIELDS)
     s_rows, s_of = _unique_rows(leaves, STUDENT_FIELDS)
-    teacher = _call("teacher", "exact", group_model, treedef, _stage_input(leaves, TEACHER_FIELDS, t_rows))
-    student = _call("student", "exact", group_model, treedef, _stage_input(leaves, STUDENT_FIELDS, s_rows))
+    # The two fixed points are independent: run them side by side (XLA compiles and runs without
+    # holding the GIL, so a first call compiles both programs at once on two cores).
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        t_job = pool.submit(
+            _call, "teacher", "exact", group_model, treedef, _stage_input(leaves, TEACHER_FIELDS, t_rows)
+        )
+        s_job = pool.submit(
+            _call, "student", "exact", group_model, treedef, _stage_input(leaves, STUDENT_FIELDS, s_rows)
+        )
+        teacher, student = t_job.result(), s_job.result()
     extras = (jax.tree_util.tree_map(lambda v: v[t_of], teacher), jax.tree_util.tree_map(lambda v: v[s_of], student))
     return _call("combine", "exact", group_model, treedef, leaves, extras)
 

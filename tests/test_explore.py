@@ -296,6 +296,41 @@ def test_explore_passes_methods_to_the_app_and_checks_them(capsys):
     assert "--methods: 'no-such-method' is not one of" in capsys.readouterr().err
 
 
+def _serving(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_stopping_the_command_stops_the_server(stop):
+    """SIGTERM to `w2s explore` (not to its process group) stops marimo too; so does SIGKILL, which
+    the command cannot catch (the server asked Linux to be signalled when its parent dies)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "w2s.cli", "explore", "--port", str(port), "--methods", "paper"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _serving(url):
+            assert proc.poll() is None and time.monotonic() < deadline, "w2s explore did not serve"
+            time.sleep(0.5)
+        proc.send_signal(stop)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _serving(url) or not explore_command.port_is_free("127.0.0.1", port):
+            assert time.monotonic() < deadline, "the marimo server outlived w2s explore"
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_explore_refuses_a_busy_port(capsys):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -385,10 +420,11 @@ def _browse(url: str, timeout_s: float):
             browser.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def page(tmp_path_factory):
     """The app with the paper method only: the default tests' browser session (a fast start; the
-    slow test serves every registered method)."""
+    slow test serves every registered method). Function-scoped: a second Playwright session cannot
+    start while this one runs."""
     log = tmp_path_factory.mktemp("explore") / "server.log"
     with _serve(log, "--methods", "paper") as url, _browse(url, timeout_s=180) as pg:
         yield pg
