@@ -6,8 +6,8 @@ fixed point behind them converged (the exact method's Newton solves; always true
 forms):
 
 * ``"risks"``: ``teacher_risk``, ``student_risk``, ``gain``, ``relative_gain``;
-* ``"point"``: the risks and ``eta_u_star`` (the exact maximiser over [0, 1] for ``"exact"``, the
-  printed unconstrained one for ``"paper"``, which adds ``failure_threshold_mu_T2``), and
+* ``"point"``: the risks, ``eta_u_star`` (the exact maximiser over [0, 1] for ``"exact"``; the
+  printed unconstrained one for ``"paper"``, which adds ``failure_threshold_mu_T2``) and
   ``at_threshold`` (a ridgeless fit exactly at its interpolation threshold: infinite risk);
 * ``"boundary"``: :func:`~asymptotics.phase_point_exact`'s ``eta_u_star``, ``max_gain``,
   ``lower``, ``upper`` for the method's gain;
@@ -55,7 +55,7 @@ from ._exact import (
     at_teacher_threshold,
     exact_parts,
 )
-from ._exact_optim import eta_u_star_parts, phase_point_from, phase_point_parts
+from ._exact_optim import along_eta_u, argmin_student, phase_point_from, phase_point_parts
 from ._fixed_point import NOT_CONVERGED, Resolvent
 from ._methods import METHODS
 from ._paper import eta_u_star_paper, failure_threshold_paper, printed_student_risk, printed_teacher_risk
@@ -102,15 +102,20 @@ def _risks(problem: Problem, method: str):
 
 
 def _point(problem: Problem, method: str):
-    out, ok = _risks(problem, method)
     at_threshold = at_teacher_threshold(problem) | at_student_threshold(problem)
     if method == "exact":
-        star, ok_star = eta_u_star_parts(problem)
+        student, _, teacher, ok = along_eta_u(problem)  # the teacher solved once for both
+        risk, ok_s = student(problem.eta_u)
+        gain = teacher - risk
+        out = {"teacher_risk": teacher, "student_risk": risk, "gain": gain, "relative_gain": gain / teacher}
+        star, ok_star = argmin_student(student)
         out["eta_u_star"] = jnp.where(at_threshold, jnp.nan, star)  # risks infinite: no maximiser
-        ok = ok & (ok_star | at_threshold)
+        ok = ok & ok_s & (ok_star | at_threshold)
     else:
-        out["eta_u_star"] = eta_u_star_paper(problem)
-        out["failure_threshold_mu_T2"] = failure_threshold_paper(problem)
+        out, ok = _risks(problem, method)
+        if method == "paper":  # the printed forms' own maximiser and failure threshold
+            out["eta_u_star"] = eta_u_star_paper(problem)
+            out["failure_threshold_mu_T2"] = failure_threshold_paper(problem)
     out["at_threshold"] = at_threshold
     return out, ok
 

@@ -65,7 +65,7 @@ def _with(problem, **kw):
     return dataclasses.replace(problem, **kw)
 
 
-def _along_eta_u(problem: Problem):
+def along_eta_u(problem: Problem):
     """The teacher solved once; the student risk and gain as functions of eta_u (each returning
     ``(value, converged)``), and the teacher's risk and convergence."""
     E, cross, threshold, ok_t = _teacher_solution(problem)
@@ -81,20 +81,30 @@ def _along_eta_u(problem: Problem):
     return student, gain, teacher, ok_t
 
 
-def _argmin_student(student):
-    """Projected bisection on the sign of the derivative of ``student`` over [0, 1]."""
+def argmin_student(student, n=BISECTIONS):
+    """Projected bisection on the sign of the derivative of ``student`` over [0, 1].
+
+    One loop evaluates the derivative at 0, at 1, then at the bisection midpoints, so the
+    student's solve and its derivative are traced and compiled once."""
     dr = jax.grad(student, has_aux=True)
-    ends = jnp.array([0.0, 1.0])
-    d_ends, ok_ends = jax.vmap(dr)(ends)  # one compiled copy for both ends
-    inner, ok = _bisect_sign(dr, ends[0], ends[1])
-    star = jnp.where(d_ends[0] >= 0, ends[0], jnp.where(d_ends[1] <= 0, ends[1], inner))
-    return star, ok & jnp.all(ok_ends)
+
+    def body(i, state):
+        a, b, d0, d1, ok = state
+        e = jnp.where(i == 0, 0.0, jnp.where(i == 1, 1.0, 0.5 * (a + b)))
+        d, ok_e = dr(e)
+        neg = (i >= 2) & (d < 0)
+        a, b = jnp.where(neg, e, a), jnp.where((i >= 2) & ~neg, e, b)
+        return a, b, jnp.where(i == 0, d, d0), jnp.where(i == 1, d, d1), ok & ok_e
+
+    zero = jnp.asarray(0.0)
+    a, b, d0, d1, ok = jax.lax.fori_loop(0, n + 2, body, (zero, zero + 1.0, zero, zero, jnp.asarray(True)))
+    return jnp.where(d0 >= 0, 0.0, jnp.where(d1 <= 0, 1.0, 0.5 * (a + b))), ok
 
 
 def eta_u_star_parts(problem: Problem):
     """``(eta_u*, converged)``: :func:`eta_u_star_exact` without raising."""
-    student, _, _, ok_t = _along_eta_u(problem)
-    star, ok = _argmin_student(student)
+    student, _, _, ok_t = along_eta_u(problem)
+    star, ok = argmin_student(student)
     return star, ok & ok_t
 
 
@@ -117,7 +127,7 @@ def phase_point_from(student, teacher):
         r, ok = student(e)
         return teacher - r, ok
 
-    star, ok = _argmin_student(student)
+    star, ok = argmin_student(student)
     g, ok_g = jax.vmap(gain)(jnp.stack([star, jnp.zeros_like(star), jnp.ones_like(star)]))
     gmax, g0, g1 = g[0], g[1], g[2]
 
@@ -137,7 +147,7 @@ def phase_point_from(student, teacher):
 
 def phase_point_parts(problem: Problem):
     """``(dict, converged)``: :func:`phase_point_exact` without raising."""
-    student, _, teacher, ok_t = _along_eta_u(problem)
+    student, _, teacher, ok_t = along_eta_u(problem)
     out, ok = phase_point_from(student, teacher)
     return out, ok & ok_t
 
