@@ -36,7 +36,8 @@ from ._common import DATA, OUT, cached, save
 NAME = "deep_tweets"
 ETA_O = 0.1
 ETA_L = (0.1, 0.3, 0.5)
-GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2).tolist())
+# eta_u: 0, 0.05, 0.1, ..., 0.9, 0.95, 1 (0.05 and 0.95 give eta_l = 0.1 two points on its left)
+GRID = tuple(sorted({*np.round(np.linspace(0.0, 1.0, 11), 2).tolist(), 0.05, 0.95}))
 SIZES = {
     "fast": dict(tweets="small", pairs=("minilm-static/minilm",), eta_l=(0.1, 0.5), eta_u=(0.0, 0.1, 0.5, 1.0),
                  seeds=(0,), nN=(40, 100, 40), steps=100),
@@ -174,8 +175,9 @@ def quadratic_fit(d: np.ndarray, gain: np.ndarray) -> np.ndarray:
 
 def fit_table(data) -> str:
     rows = [
-        "| pair | eta_l | metric | a ± se | b ± se | c ± se | argmax eta_u (mean gain) | eta_u points < / > eta_l |",
-        "|---|---|---|---|---|---|---|---|",
+        "| pair | eta_l | metric | a ± se | b ± se | c ± se | c / se | argmax eta_u (mean gain) "
+        "| eta_u points < / > eta_l |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     eu = data["eta_u"]
     for ip, pair in enumerate(data["pairs"]):
@@ -188,7 +190,7 @@ def fit_table(data) -> str:
                 peak = eu[np.argmax(g.mean(axis=1))]
                 rows.append(
                     f"| {pair} | {el:g} | {metric} | " + " | ".join(cells)
-                    + f" | {peak:g} | {int(np.sum(eu < el))} / {int(np.sum(eu > el))} |"
+                    + f" | {m[2] / se[2]:+.1f} | {peak:g} | {int(np.sum(eu < el))} / {int(np.sum(eu > el))} |"
                 )  # fmt: skip
     return "\n".join(rows)
 
@@ -248,9 +250,38 @@ def remedy_table(data) -> str:
     return "\n".join(rows)
 
 
+def corpus_table() -> str:
+    """Markdown: the corpus by (sentiment, airline), raw and after de-duplication, and the used set."""
+    import csv
+    import io
+
+    from simulate.deep import _tweets
+
+    raw = _tweets._read_checked(_tweets.csv_path(), _tweets.CSV_SHA256).decode("latin-1")
+    counts: dict[tuple[str, bool], int] = {}
+    for r in csv.DictReader(io.StringIO(raw, newline="")):
+        k = (r["sentiment"], _tweets.is_airline(r["text"]))
+        counts[k] = counts.get(k, 0) + 1
+    _, y, a = _tweets.read_corpus()
+    g = np.bincount(2 * y + a, minlength=4)
+    rows = [
+        "| sentiment | airline: raw | other: raw | airline: de-duplicated | other: de-duplicated |",
+        "|---|---|---|---|---|",
+        f"| negative (y = 1) | {counts[('negative', True)]} | {counts[('negative', False)]} | {g[3]} | {g[2]} |",
+        f"| positive (y = 0) | {counts[('positive', True)]} | {counts[('positive', False)]} | {g[1]} | {g[0]} |",
+        f"| neutral (dropped) | {counts[('neutral', True)]} | {counts[('neutral', False)]} | - | - |",
+    ]
+    minority = (g[1] + g[2]) / g.sum()
+    return "\n".join(rows) + (
+        f"\n\nDe-duplicated non-neutral tweets: {g.sum()} (minority fraction {minority:.3f}); used: "
+        f"{_tweets.SIZES['full'][0]} per group, {_tweets.SIZES['full'][1]} of them test."
+    )
+
+
 def tables(data) -> str:
     n, N, n_val = (int(x) for x in data["nN"])
     return (
+        f"### The corpus (attribute rule on the raw file and after de-duplication)\n\n{corpus_table()}\n\n"
         f"n = {n}, N = {N}, n_val = {n_val}; {len(data['seeds'])} seeds; mean ± standard error over seeds.\n\n"
         f"### Linear probes (test accuracy, balanced test set; chance 0.5)\n\n{probe_table(data)}\n\n"
         f"### Teacher per group (test) against eta_l, and the ceiling\n\n{teacher_table(data)}\n\n"
