@@ -40,7 +40,7 @@ ETA_L = (0.1, 0.3, 0.5)
 GRID = tuple(sorted({*np.round(np.linspace(0.0, 1.0, 11), 2).tolist(), 0.05, 0.95}))
 SIZES = {
     "fast": dict(tweets="small", pairs=("minilm-static/minilm",), eta_l=(0.1, 0.5), eta_u=(0.0, 0.1, 0.5, 1.0),
-                 seeds=(0,), nN=(40, 100, 40), steps=100),
+                 seeds=(0,), nN=(20, 60, 20), steps=100),
     "default": dict(tweets="full", pairs=("minilm-static/minilm", "minilm-l1/minilm"), eta_l=ETA_L, eta_u=GRID,
                     seeds=(0, 1, 2, 3, 4), nN=(200, 2000, 400), steps=300),
     "full": dict(tweets="full", pairs=("minilm-static/minilm", "minilm-l1/minilm"), eta_l=ETA_L, eta_u=GRID,

@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:  # a data or weights package missing or altered
         raise InputError(f"--dataset: {e}") from None
     t0 = time.perf_counter()
-    result = deep.run_w2s(config, key=jax.random.key(args.seed), progress=sys.stderr.isatty())
+    try:
+        result = deep.run_w2s(config, key=jax.random.key(args.seed), progress=sys.stderr.isatty())
+    except FileNotFoundError as e:  # the weights package missing
+        raise InputError(f"--pair: {e}") from None
     result["seed"] = args.seed
     result["seconds"] = time.perf_counter() - t0
     result["device"] = str(jax.devices()[0])
