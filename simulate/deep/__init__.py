@@ -1,9 +1,12 @@
-"""The deep-model path: W2S with frozen pre-trained backbones on an offline spurious benchmark.
+"""The deep-model path: W2S with frozen pre-trained backbones on offline spurious benchmarks.
 
-Coloured scikit-learn digits (label: digit >= 5; spurious attribute: colour), weak and strong
-equinox backbones pre-trained once and cached, linear heads trained with optax, and the
+Two data sets: real airline / other tweets (label: negative sentiment; spurious attribute:
+the tweet addresses a US airline) with frozen all-MiniLM-L6-v2 encoders written in JAX, and
+coloured scikit-learn digits (label: digit >= 5; attribute: colour) with small equinox
+backbones pre-trained once and cached. Linear heads are trained with optax, and the
 Enhanced-W2S remedy (entropy-selected subset, GCE loss) of "Does Weak-to-strong Generalization
-Happen under Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026). See docs/deep.md.
+Happen under Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026, arXiv 2509.24005) is run
+with (p, q) chosen on a validation split. See docs/deep.md.
 
 Runs in float32 on JAX's default device (GPU when present), whatever ``jax_enable_x64`` says.
 """
@@ -20,9 +23,42 @@ from ._backbones import (
 )
 from ._data import RECIPE, ColouredDigits, Split, group_counts, load_coloured_digits, render, round_half_up
 from ._heads import LinearHead, cross_entropy, entropy, gce, predict_logits, select_confident, train_head
-from ._pipeline import ETA_O, MODELS, DeepConfig, DeepConfigError, average_accuracy, run_w2s
+from ._minilm import ENCODERS, MiniLM, encode, load_minilm, tokenize
+from ._pipeline import (
+    DATASETS,
+    ETA_O,
+    MODELS,
+    P_GRID,
+    Q_GRID,
+    TEXT_PAIRS,
+    DeepConfig,
+    DeepConfigError,
+    average_accuracy,
+    probes,
+    run_w2s,
+)
+from ._text_features import tweet_features
+from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets
+from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
+    "AIRLINE_HANDLES",
+    "AIRLINE_RULE",
+    "DATASETS",
+    "ENCODERS",
+    "MiniLM",
+    "P_GRID",
+    "Q_GRID",
+    "TEXT_PAIRS",
+    "TWEET_SIZES",
+    "TweetData",
+    "encode",
+    "is_airline",
+    "load_minilm",
+    "load_tweets",
+    "probes",
+    "tokenize",
+    "tweet_features",
     "BACKBONES",
     "ETA_O",
     "MODELS",

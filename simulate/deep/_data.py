@@ -15,7 +15,8 @@ part of :data:`RECIPE`), into three disjoint sets of digit images:
 
 Group counts are exact: a set of size ``m`` with minority fraction ``eta`` has
 ``round_half_up(eta * m)`` minority images; each of the minority and majority parts is split
-between the two classes as evenly as possible (class 0 gets the floor half).
+between the two classes as evenly as possible: of an odd majority part class 1 (group 3) gets
+the extra image, of an odd minority part class 0 (group 1) does (:func:`group_counts`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def group_counts(m: int, eta: float) -> dict[int, int]:
     """Exact number of images per group ``g = 2 y + a`` in a set of size ``m`` with minority fraction ``eta``."""
     n_min = round_half_up(eta * m)
     n_maj = m - n_min
-    # class 0 gets the floor half of each part
+    # majority part: class 0 (g = 0) gets the floor half; minority part: class 0 (g = 1) gets the ceiling half
     return {0: n_maj // 2, 3: n_maj - n_maj // 2, 2: n_min // 2, 1: n_min - n_min // 2}
 
 
@@ -141,36 +142,48 @@ class ColouredDigits:
         """Images of class 0 and class 1 in the pool."""
         return int(np.sum(self.y[self.pool] == 0)), int(np.sum(self.y[self.pool] == 1))
 
-    def check_sizes(self, n: int, eta_l: float, N: int, eta_u: float) -> str | None:
-        """None if a labeled (n, eta_l) and a disjoint unlabeled (N, eta_u) set fit in the pool, else why not."""
+    def check_sizes(
+        self, n: int, eta_l: float, N: int, eta_u: float, n_val: int = 0, eta_val: float = 0.0
+    ) -> str | None:
+        """None if disjoint labeled (n, eta_l), unlabeled (N, eta_u) and validation (n_val, eta_val) sets
+        fit in the pool, else why not (a message starting with the field that overflows)."""
         cap = self.capacity()
-        cl, cu = group_counts(n, eta_l), group_counts(N, eta_u)
-        for y in (0, 1):
-            need_l = cl[3 * y] + cl[1 + y]
-            need_u = cu[3 * y] + cu[1 + y]
-            if need_l > cap[y]:
-                return f"n: {n} labeled images need {need_l} of class y={y} but the pool holds {cap[y]}"
-            if need_l + need_u > cap[y]:
-                return (
-                    f"N: {n} labeled + {N} unlabeled images need {need_l + need_u} of class y={y} "
-                    f"but the pool holds {cap[y]} (N <= about {sum(cap) - n})"
-                )
+        need = [0, 0]
+        for field, m, eta, what in (("n", n, eta_l, "labeled"), ("N", N, eta_u, "unlabeled"),
+                                    ("n_val", n_val, eta_val, "validation")):  # fmt: skip
+            c = group_counts(m, eta)
+            for y in (0, 1):
+                need[y] += c[3 * y] + c[1 + y]
+                if need[y] > cap[y]:
+                    return (
+                        f"{field}: the labeled, unlabeled and validation images up to the {what} set need "
+                        f"{need[y]} of class y={y} but the pool holds {cap[y]} (n + N + n_val <= about {sum(cap)})"
+                    )
         return None
 
-    def sample_w2s(self, key: jax.Array, n: int, eta_l: float, N: int, eta_u: float) -> tuple[Split, Split]:
-        """Disjoint labeled ``(n, eta_l)`` and unlabeled ``(N, eta_u)`` sets from the pool, exact group counts."""
-        why = self.check_sizes(n, eta_l, N, eta_u)
+    def sample_w2s(
+        self, key: jax.Array, n: int, eta_l: float, N: int, eta_u: float, n_val: int = 0, eta_val: float = 0.0
+    ) -> tuple[Split, Split] | tuple[Split, Split, Split]:
+        """Disjoint labeled ``(n, eta_l)``, unlabeled ``(N, eta_u)`` (and, when ``n_val > 0``, validation
+        ``(n_val, eta_val)``) sets from the pool, exact group counts."""
+        why = self.check_sizes(n, eta_l, N, eta_u, n_val, eta_val)
         if why is not None:
             raise ValueError(why)
         by_class = [self.pool[self.y[self.pool] == y] for y in (0, 1)]
-        cl, cu = group_counts(n, eta_l), group_counts(N, eta_u)
-        # One permutation per class; labeled takes the head, unlabeled the next block: disjoint.
-        joint = {g: cl[g] + cu[g] for g in cl}
-        k_perm, k_l, k_u = jax.random.split(key, 3)
+        counts = [group_counts(n, eta_l), group_counts(N, eta_u), group_counts(n_val, eta_val)]
+        # One permutation per class; labeled takes the head, unlabeled the next block, validation
+        # the next: disjoint.
+        k_perm, k_l, k_u, k_v = jax.random.split(key, 4)
         perms = [c[_rng(jax.random.fold_in(k_perm, y)).permutation(c.shape[0])] for y, c in enumerate(by_class)]
-        lab_cand = [perms[y][: cl[3 * y] + cl[1 + y]] for y in (0, 1)]
-        unl_cand = [perms[y][cl[3 * y] + cl[1 + y] : joint[3 * y] + joint[1 + y]] for y in (0, 1)]
-        return _take_groups(k_l, lab_cand, cl), _take_groups(k_u, unl_cand, cu)
+        out, start = [], [0, 0]
+        for k, c in zip((k_l, k_u, k_v), counts, strict=True):
+            cand = []
+            for y in (0, 1):
+                m = c[3 * y] + c[1 + y]
+                cand.append(perms[y][start[y] : start[y] + m])
+                start[y] += m
+            out.append(_take_groups(k, cand, c))
+        return tuple(out) if n_val > 0 else (out[0], out[1])
 
     def sample_pretrain(self, key: jax.Array, eta: float) -> Split:
         """All pre-training images, coloured with minority fraction ``eta`` (exact counts)."""

