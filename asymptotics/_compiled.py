@@ -20,7 +20,7 @@ of any size reuses the same compilation. Executables are serialised with
 ``jax.experimental.serialize_executable`` under :func:`cache_dir`, keyed by the program, the
 leaf shapes, the JAX/jaxlib versions, the host CPU and a hash of the theory's source: a changed
 formula or another machine never loads a stale executable. A point whose fixed point does not
-converge raises :class:`ConvergenceError` (or, with ``on_error="nan"``, reads NaN and is counted),
+converge raises :class:`ConvergenceError` (or, with ``on_error="nan"``, reads NaN and is marked),
 never a wrong number.
 """
 
@@ -401,7 +401,7 @@ def evaluate(
         method: a registered theory method (``asymptotics.METHODS``).
         on_error: ``"raise"``: a point whose fixed point does not converge raises
             :class:`ConvergenceError` naming it; ``"nan"``: its outputs are NaN and the result's
-            ``"failed"`` entry counts such points.
+            boolean ``"converged"`` entry marks the points that did converge.
 
     Returns:
         A dict of NumPy arrays (float64; ``at_threshold`` boolean).
@@ -447,7 +447,7 @@ def _finish(out, on_error, describe):
             if v.dtype.kind == "f":
                 v[bad] = np.nan
     if on_error == "nan":
-        result["failed"] = np.asarray(int((~ok).sum()))
+        result["converged"] = ok
     return result
 
 
@@ -463,7 +463,7 @@ def evaluate_grid(
             ``[None, :]`` for a product grid).
 
     Returns:
-        A dict of arrays of the broadcast grid shape (plus ``"failed"`` with ``on_error="nan"``).
+        A dict of arrays of the broadcast grid shape (plus ``"converged"`` with ``on_error="nan"``).
     """
     _check(quantity, method, on_error)
     for name, values in grids.items():
@@ -484,4 +484,4 @@ def evaluate_grid(
         return _describe(dataclasses.replace(problem, **{k: float(v[i]) for k, v in flat.items()}))
 
     out = _finish(_evaluate(stacked, treedef, problem.group_model, quantity, method), on_error, describe)
-    return {k: (v.reshape(shape) if k != "failed" else v) for k, v in out.items()}
+    return {k: v.reshape(shape) for k, v in out.items()}

@@ -261,7 +261,7 @@ def _evaluate(errors: list[str], problem: Problem, quantity: str, method: str, s
     except Exception as e:  # noqa: BLE001 (any failure of a theory method becomes a note)
         _note(errors, method, e)
         return {k: np.full(shape, np.nan) for k in _KEYS}
-    failed = int(out.pop("failed"))
+    failed = int((~out.pop("converged")).sum())
     if failed:
         _note(errors, method, asymptotics.ConvergenceError(f"the fixed point did not converge at {failed} points"))
     return out
