@@ -155,8 +155,8 @@ QUANTITIES: dict[str, Callable[[Problem, str], tuple[dict[str, Any], Any]]] = {
 
 # ----------------------------------------------------------------------------- the disk cache
 def cache_dir() -> Path:
-    """Where compiled programs are kept: ``$W2S_CACHE_DIR/theory``, else ``~/.cache/w2s-spurious/theory``."""
-    root = os.environ.get("W2S_CACHE_DIR") or Path.home() / ".cache" / "w2s-spurious"
+    """Where compiled programs are kept: ``$W2S_CACHE/theory``, else ``~/.cache/w2s-spurious/theory``."""
+    root = os.environ.get("W2S_CACHE") or Path.home() / ".cache" / "w2s-spurious"
     return Path(root) / "theory"
 
 

@@ -2,7 +2,7 @@
 slider moves to the redrawn page.
 
 ``explore_first_page``: ``w2s explore`` (every method, exact shown) started with an empty
-``W2S_CACHE_DIR``; seconds from opening the page in headless Chromium to the first drawn gain.
+``W2S_CACHE``; seconds from opening the page in headless Chromium to the first drawn gain.
 ``explore_slider``: then, the median seconds from a key press on a slider to the new gain in the
 page, for the eta_t slider (which recomputes the 65 x 65 exact phase diagram) and for the eta_u
 slider (the curves only). No baseline: the targets are absolute (first page <= 20 s, a move that
@@ -47,7 +47,7 @@ def _server(cache: str):
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "w2s.cli", "explore", "--port", str(port)],
-        env={**os.environ, "W2S_CACHE_DIR": cache},
+        env={**os.environ, "W2S_CACHE": cache},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -123,7 +123,7 @@ def explore_first_page() -> dict:
     r = _result()
     return {
         "ours_s": r["first"],
-        "notes": "w2s explore (every method, exact shown), empty W2S_CACHE_DIR: page opened to first drawn gain",
+        "notes": "w2s explore (every method, exact shown), empty W2S_CACHE: page opened to first drawn gain",
     }
 
 

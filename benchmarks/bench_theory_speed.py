@@ -71,7 +71,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 def theory_cli() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "W2S_CACHE_DIR": tmp}
+        env = {**os.environ, "W2S_CACHE": tmp}
         ours_first, out1 = _timed(CLI, env)
         ours_second, out2 = _timed(CLI, env)
         assert json.loads(out1) == json.loads(out2)

@@ -23,9 +23,9 @@ TINY = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tiny_cache(tmp_path_factory):
-    """A private W2S_CACHE for the whole session, holding the two tiny backbones."""
+    """A private W2S_CACHE for this module (not the session: later tests keep the shared cache)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("W2S_CACHE", str(tmp_path_factory.mktemp("w2s-cache")))
     yield deep.cache_dir()

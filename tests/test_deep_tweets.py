@@ -20,7 +20,7 @@ import w2s.cli
 from simulate.deep import _minilm, _text_features, _tweets
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def text_cache(tmp_path_factory):
     """A private W2S_CACHE holding the small tweet set's features (extracted once)."""
     mp = pytest.MonkeyPatch()

@@ -224,7 +224,7 @@ def test_points_that_do_not_converge_are_nan_and_noted(rich_problem, monkeypatch
         out, _ = _compiled._risks(problem, "paper")
         return out, problem.eta_u <= 0.5  # "converged" only for eta_u <= 0.5
 
-    monkeypatch.setenv("W2S_CACHE_DIR", str(tmp_path))  # the patched program must not meet the real one
+    monkeypatch.setenv("W2S_CACHE", str(tmp_path))  # the patched program must not meet the real one
     monkeypatch.setitem(_compiled.QUANTITIES, "risks", risks)
     _compiled.compiled.cache_clear()
     try:
