@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow figures bench lint clean
+.PHONY: install test test-slow figures claims bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, pyenv versions); install one or set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -24,8 +24,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
-figures: $(STAMP)
+figures: $(STAMP) claims
 	$(BIN)/python -m figures $(if $(FAST),--fast) $(if $(FULL),--full)
+
+claims: $(STAMP)
+	$(BIN)/w2s claims $(if $(FAST),--quick)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
