@@ -170,3 +170,16 @@ def test_quick_run_counterexamples_are_reproduced_by_the_simulator(tmp_path):
     write_report(result, doc)
     text = doc.read_text()
     assert "### (a)" in text and (tmp_path / "claims" / "claim_a.png").exists()
+
+
+def test_ridgeless_part_counts_only_points_without_ridges():
+    from w2s.commands.claims import ridgeless_part
+
+    sets = claims.sample_sets(CLAIM["a"], SHAPE, "mixture", 12, seed=8)
+    ridgeless = np.array([s[0].ridge_teacher == 0 and s[0].ridge_student == 0 for s in sets])
+    holds = np.arange(12) % 2 == 0
+    bad = np.zeros(12, bool)
+    bad[0] = True
+    entry = {"verdicts": {"mixture": {"exact": {"_holds_mask": holds, "_bad": bad}}}, "sets": {"mixture": sets}}
+    good = ridgeless & ~bad
+    assert ridgeless_part(entry, "mixture") == (int((holds & good).sum()), int(good.sum()))
