@@ -79,14 +79,19 @@ def test_claim_d_printed_checks_hold_by_construction_and_xi_zero_threshold():
     assert s[0] == pytest.approx(25.0, rel=1e-9)
 
 
-def test_exact_batched_evaluation_matches_one_problem_at_a_time():
-    """The vmapped, padded batch gives the same exact gains as unbatched calls."""
-    sets = claims.sample_sets(CLAIM["a"], SHAPE, "mixture", 3, seed=5)
-    problems = [s[0] for s in sets]
-    out, failed = claims.evaluate(problems, "exact")
-    assert not failed.any()
-    for q, g in zip(problems, out["gain"], strict=True):
-        assert g == pytest.approx(float(asymptotics.risks(q)["gain"]), rel=1e-10, abs=1e-13)
+@pytest.mark.parametrize(
+    "method", ["leading", pytest.param("exact", marks=pytest.mark.slow)]
+)  # exact: a minute of compilation
+def test_batched_evaluation_matches_one_problem_at_a_time(method):
+    """The vmapped, padded batch gives the same gains as unbatched calls, for both group models."""
+    for model in ("mixture", "mean-shift"):
+        sets = claims.sample_sets(CLAIM["a"], SHAPE, model, 3, seed=5)
+        problems = [s[0] for s in sets]
+        out, failed = claims.evaluate(problems, method)
+        assert not failed.any()
+        name = "paper" if method == "leading" else "exact"
+        for q, g in zip(problems, out["gain"], strict=True):
+            assert g == pytest.approx(float(asymptotics.risks(q, name)["gain"]), rel=1e-10, abs=1e-13)
 
 
 def test_a_raising_evaluation_is_counted_not_dropped(monkeypatch):
