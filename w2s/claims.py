@@ -30,7 +30,6 @@ from statistics import NormalDist
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import asymptotics
@@ -87,73 +86,39 @@ def z_star(comparisons: int, budget: float = FAMILY_WISE) -> float:
 
 
 # ----------------------------------------------------------------------------- evaluation
-def _printed(q: Problem):
-    t, s = asymptotics.printed_teacher_risk(q), asymptotics.printed_student_risk(q)
-    return {"teacher_risk": t, "student_risk": s, "gain": t - s}
-
-
-def _risks(method: str):
-    def fn(q: Problem):
-        r = asymptotics.risks(q, method)
-        return {k: r[k] for k in ("teacher_risk", "student_risk", "gain")}
-
-    return fn
-
-
-THEORY: dict[str, Callable] = {
-    "printed": _printed,
-    "leading": _risks("paper"),
-    "exact": _risks("exact"),
-    "star_printed": lambda q: jnp.clip(asymptotics.eta_u_star_paper(q), 0.0, 1.0),
-    "star_exact": asymptotics.eta_u_star_exact,
+# name -> (quantity, method, output key) of asymptotics.evaluate: its compiled programs (kept on
+# disk) evaluate each shape in batches, and mark the points whose fixed point did not converge.
+THEORY: dict[str, tuple[str, str, str | None]] = {
+    "printed": ("printed", "exact", None),
+    "leading": ("risks", "paper", None),
+    "exact": ("risks", "exact", None),
+    "star_printed": ("printed", "exact", "eta_u_star_printed"),
+    "star_exact": ("point", "exact", "eta_u_star"),
 }
-_COMPILED: dict[str, Callable] = {}
-_SINGLE: dict[str, Callable] = {}
+RISK_KEYS = ("teacher_risk", "student_risk", "gain")
 
 
 def _evaluate(problems: list[Problem], name: str, progress=None) -> tuple[Any, np.ndarray]:
-    """``THEORY[name]`` at every problem (all of one shape and group model), batched.
+    """``THEORY[name]`` at every problem (all of one shape and group model), in chunks of
+    :data:`CHUNK` (:data:`STAR_CHUNK` for eta_u*) so that a progress bar moves.
 
-    Problems are stacked into one pytree (``Problem`` is a pytree with static ``group_model``
-    and ``d_z``) and evaluated by ``jax.jit(jax.vmap(fn))`` in chunks of :data:`CHUNK` (the last
-    chunk padded with copies of its last problem, so every call has one shape). A chunk whose
-    evaluation raises (the exact fixed point did not converge) is re-evaluated one problem at a
-    time; the problems that raise get NaN. Returns ``(values, failed)`` with ``failed`` a
-    boolean array marking those problems; values that are not finite are left as they are
-    (the caller counts them).
+    Returns ``(values, failed)``: the risks (a dict) or eta_u* (an array), NaN where the exact
+    fixed point did not converge, and ``failed`` marking those problems; values that are not
+    finite otherwise are left as they are (the caller counts them). The printed eta_u* is the
+    unconstrained maximiser clipped to [0, 1].
     """
-    if name not in _COMPILED:
-        _COMPILED[name] = jax.jit(jax.vmap(THEORY[name]))
-        _SINGLE[name] = jax.jit(THEORY[name])
-    m = len(problems)
+    quantity, method, key = THEORY[name]
     size = STAR_CHUNK if name.startswith("star") else CHUNK
-    failed = np.zeros(m, dtype=bool)
-    outs = []
-    for start in range(0, m, size):
+    outs, failed = [], []
+    for start in range(0, len(problems), size):
         chunk = problems[start : start + size]
-        padded = chunk + [chunk[-1]] * (size - len(chunk))  # one batch shape: one compilation
-        stacked = jax.tree_util.tree_map(lambda *x: np.stack([np.asarray(v, dtype=np.float64) for v in x]), *padded)
-        try:
-            out = jax.tree_util.tree_map(np.asarray, _COMPILED[name](stacked))
-            keep = len(chunk)
-            out = jax.tree_util.tree_map(lambda x, keep=keep: x[:keep], out)
-        except Exception:  # noqa: BLE001 (a run-time error inside the batch: isolate it below)
-            rows = []
-            for i, q in enumerate(chunk):
-                try:
-                    rows.append(jax.tree_util.tree_map(np.asarray, _SINGLE[name](q)))
-                except Exception:  # noqa: BLE001
-                    failed[start + i] = True
-                    rows.append(None)
-            good = next(r for r in rows if r is not None) if any(r is not None for r in rows) else None
-            if good is None:
-                good = jax.tree_util.tree_map(lambda s: np.zeros(s.shape), jax.eval_shape(_SINGLE[name], chunk[0]))
-            nan = jax.tree_util.tree_map(lambda x: np.full_like(x, np.nan, dtype=np.float64), good)
-            out = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *[r if r is not None else nan for r in rows])
-        outs.append(out)
+        out = asymptotics.evaluate(chunk, quantity, method, on_error="nan")
+        failed.append(~out.pop("converged"))
+        outs.append(np.clip(out[key], 0.0, 1.0) if key == "eta_u_star_printed" else out[key] if key else
+                    {k: out[k] for k in RISK_KEYS})  # fmt: skip
         if progress is not None:
             progress.update(len(chunk))
-    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs), failed
+    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs), np.concatenate(failed)
 
 
 def evaluate(problems: list[Problem], name: str, progress=None):
