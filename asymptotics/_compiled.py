@@ -27,6 +27,7 @@ never a wrong number.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -268,8 +269,6 @@ def compiled(name: str, method: str, group_model: str, treedef, extras_spec, bat
         A function of ``(leaves, extras)``, each array with a leading batch axis, returning the
         program's outputs with that leading axis.
     """
-    from jax.experimental import serialize_executable
-
     body = _body(name, method)
     extras_tree, leaf_shapes, extra_shapes = extras_spec
 
@@ -280,29 +279,75 @@ def compiled(name: str, method: str, group_model: str, treedef, extras_spec, bat
     path = (
         cache_dir() / f"{name}-{method}-{group_model}-{_shape_tag(leaf_shapes)}-{tag}-b{batch}-{_fingerprint()}.jaxexe"
     )
-    if path.exists():
-        _prepare_runtime()
+
+    def build():
+        def spec(shape, dtype=jnp.float64):
+            return jax.ShapeDtypeStruct((batch, *shape), dtype)
+
+        leaves = [spec(s) for s in leaf_shapes]
+        extras = jax.tree_util.tree_unflatten(extras_tree, [spec(s, d) for s, d in extra_shapes])
+        return jax.jit(jax.vmap(one)).lower(leaves, extras).compile()
+
+    return _Program(build, path)
+
+
+class _Program:
+    """A compiled program with its file: loaded on first call if saved, else compiled and saved
+    after its first successful run.
+
+    XLA:CPU can write an executable that does not load in another process (seen with jax 0.12:
+    one of some thirty programs failed on its first run after loading, "Function ... not found").
+    Such a program is compiled afresh, its file removed, and a marker beside it keeps later
+    runs from saving or loading it again: they compile it instead, and still answer.
+    """
+
+    def __init__(self, build: Callable, path: Path) -> None:
+        self.build, self.path, self.exe, self.loaded, self.saved = build, path, None, False, False
+        self.unloadable = path.with_suffix(".unloadable")
+
+    def _load(self):
+        from jax.experimental import serialize_executable
+
+        if self.path.exists() and not self.unloadable.exists():
+            _prepare_runtime()
+            try:
+                payload, in_tree, out_tree = pickle.loads(self.path.read_bytes())
+                self.loaded = self.saved = True
+                return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+            except Exception:  # noqa: BLE001 (a damaged or foreign file: compile afresh and overwrite it)
+                self.loaded = self.saved = False
+        return self.build()
+
+    def __call__(self, leaves, extras):
+        if self.exe is None:
+            self.exe = self._load()
         try:
-            payload, in_tree, out_tree = pickle.loads(path.read_bytes())
-            return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
-        except Exception:  # noqa: BLE001 (a damaged or foreign file: compile afresh and overwrite it)
+            out = jax.block_until_ready(self.exe(leaves, extras))
+        except jax.errors.JaxRuntimeError:
+            if not self.loaded:
+                raise
+            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.unloadable.touch()
+            self.exe, self.loaded = self.build(), False
+            out = jax.block_until_ready(self.exe(leaves, extras))
+        if not self.saved:
+            self.saved = True
+            if not self.unloadable.exists():
+                self._save()
+        return out
+
+    def _save(self) -> None:
+        from jax.experimental import serialize_executable
+
+        try:
+            blob = pickle.dumps(serialize_executable.serialize(self.exe))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _LOCK, tempfile.NamedTemporaryFile(dir=self.path.parent, delete=False, suffix=".tmp") as f:
+                f.write(blob)
+            os.replace(f.name, self.path)  # atomic: a concurrent reader sees the old file or the new one
+        except Exception:  # noqa: BLE001 (no cache, e.g. a read-only home, or a program with callbacks)
             pass
-
-    def spec(shape, dtype=jnp.float64):
-        return jax.ShapeDtypeStruct((batch, *shape), dtype)
-
-    leaves = [spec(s) for s in leaf_shapes]
-    extras = jax.tree_util.tree_unflatten(extras_tree, [spec(s, d) for s, d in extra_shapes])
-    exe = jax.jit(jax.vmap(one)).lower(leaves, extras).compile()
-    try:
-        blob = pickle.dumps(serialize_executable.serialize(exe))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _LOCK, tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
-            f.write(blob)
-        os.replace(f.name, path)  # atomic: a concurrent reader sees the old file or the new one
-    except Exception:  # noqa: BLE001 (no cache, e.g. a read-only home: still answer)
-        pass
-    return exe
 
 
 def _call(name, method, group_model, treedef, leaves, extras=()):

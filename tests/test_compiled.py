@@ -233,3 +233,33 @@ def test_every_shape_answers():
             check=True,
             timeout=900,
         )
+
+
+def test_a_program_that_does_not_load_is_compiled_afresh(tmp_path, monkeypatch):
+    """An executable file that fails on its first run after loading (XLA:CPU wrote it, another
+    process cannot run it) is compiled afresh, and marked so that it is neither loaded nor saved
+    again; an unreadable file is compiled afresh and overwritten."""
+    from asymptotics import _compiled
+
+    path = tmp_path / "p.jaxexe"
+    path.write_bytes(b"not an executable")
+    builds = []
+
+    def build():
+        builds.append(1)
+        return lambda leaves, extras: {"x": leaves[0] + 1.0}
+
+    program = _compiled._Program(build, path)
+    assert float(program([np.ones(2)], ())["x"][0]) == 2.0 and len(builds) == 1
+    assert not program.unloadable.exists()
+
+    def broken(leaves, extras):
+        raise jax.errors.JaxRuntimeError("NOT_FOUND: Function compare_convert_fusion not found")
+
+    program = _compiled._Program(build, path)
+    monkeypatch.setattr(program, "_load", lambda: (setattr(program, "loaded", True), broken)[1])
+    program.saved = True
+    assert float(program([np.ones(2)], ())["x"][0]) == 2.0 and len(builds) == 2
+    assert program.unloadable.exists() and not path.exists()
+    again = _compiled._Program(build, path)
+    assert float(again([np.zeros(2)], ())["x"][0]) == 1.0 and not path.exists()  # compiled, not saved
