@@ -292,8 +292,8 @@ def compiled(name: str, method: str, group_model: str, treedef, extras_spec, bat
 
 
 class _Program:
-    """A compiled program with its file: loaded on first call if saved, else compiled and saved
-    after its first successful run.
+    """A compiled program with its file: loaded on first call if saved, else compiled, and its
+    file written after its first successful run.
 
     XLA:CPU can write an executable that does not load in another process (seen with jax 0.12:
     one of some thirty programs failed on its first run after loading, "Function ... not found").
@@ -302,7 +302,7 @@ class _Program:
     """
 
     def __init__(self, build: Callable, path: Path) -> None:
-        self.build, self.path, self.exe, self.loaded, self.saved = build, path, None, False, False
+        self.build, self.path, self.exe, self.loaded, self.blob = build, path, None, False, None
         self.unloadable = path.with_suffix(".unloadable")
 
     def _load(self):
@@ -312,11 +312,24 @@ class _Program:
             _prepare_runtime()
             try:
                 payload, in_tree, out_tree = pickle.loads(self.path.read_bytes())
-                self.loaded = self.saved = True
-                return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+                exe = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+                self.loaded = True
+                return exe
             except Exception:  # noqa: BLE001 (a damaged or foreign file: compile afresh and overwrite it)
-                self.loaded = self.saved = False
-        return self.build()
+                pass
+        return self._compile()
+
+    def _compile(self):
+        from jax.experimental import serialize_executable
+
+        exe = self.build()
+        self.loaded = False
+        if not self.unloadable.exists():
+            try:  # serialised now: XLA:CPU cannot serialise an executable once it has run
+                self.blob = pickle.dumps(serialize_executable.serialize(exe))
+            except Exception:  # noqa: BLE001 (e.g. a program with host callbacks: not kept on disk)
+                self.blob = None
+        return exe
 
     def __call__(self, leaves, extras):
         if self.exe is None:
@@ -329,24 +342,20 @@ class _Program:
             self.path.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 self.unloadable.touch()
-            self.exe, self.loaded = self.build(), False
+            self.exe = self._compile()
             out = jax.block_until_ready(self.exe(leaves, extras))
-        if not self.saved:
-            self.saved = True
-            if not self.unloadable.exists():
-                self._save()
+        if self.blob is not None:  # written once the program has run
+            blob, self.blob = self.blob, None
+            self._save(blob)
         return out
 
-    def _save(self) -> None:
-        from jax.experimental import serialize_executable
-
+    def _save(self, blob: bytes) -> None:
         try:
-            blob = pickle.dumps(serialize_executable.serialize(self.exe))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with _LOCK, tempfile.NamedTemporaryFile(dir=self.path.parent, delete=False, suffix=".tmp") as f:
                 f.write(blob)
             os.replace(f.name, self.path)  # atomic: a concurrent reader sees the old file or the new one
-        except Exception:  # noqa: BLE001 (no cache, e.g. a read-only home, or a program with callbacks)
+        except OSError:  # no cache, e.g. a read-only home: still answer
             pass
 
 

@@ -73,13 +73,23 @@ def _check_reference(shapes=None) -> int:
     return checked
 
 
+def _comparable(shapes=None) -> int:
+    """How many reference values ``_check_reference(shapes)`` must compare."""
+    return sum(
+        len([k for k in r if k not in ("problem", "error")])
+        for items in _groups(shapes).values()
+        for r, _ in items
+        if "error" not in r
+    )
+
+
 def test_answers_unchanged_from_the_reference():
-    assert _check_reference({DEFAULT_SHAPE}) > 200
+    assert _check_reference({DEFAULT_SHAPE}) == _comparable({DEFAULT_SHAPE}) > 200
 
 
 @pytest.mark.slow
 def test_answers_unchanged_from_the_reference_every_shape():
-    assert _check_reference() > 700
+    assert _check_reference() == _comparable() > 600
 
 
 @pytest.mark.parametrize("group_model", ["mixture", "mean-shift"])
@@ -258,7 +268,6 @@ def test_a_program_that_does_not_load_is_compiled_afresh(tmp_path, monkeypatch):
 
     program = _compiled._Program(build, path)
     monkeypatch.setattr(program, "_load", lambda: (setattr(program, "loaded", True), broken)[1])
-    program.saved = True
     assert float(program([np.ones(2)], ())["x"][0]) == 2.0 and len(builds) == 2
     assert program.unloadable.exists() and not path.exists()
     again = _compiled._Program(build, path)
