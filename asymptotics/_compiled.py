@@ -74,12 +74,15 @@ __all__ = [
 # Batch sizes of the compiled programs. Each size is one compilation per program and shape, so
 # there are few: a call pads its points up to the smallest size that fits, or loops over the
 # largest. Programs that solve fixed points use one size: vmapped Newton loops run until their
-# slowest point converges, so larger batches buy little, and a single point padded to 16 still
-# answers in milliseconds. Closed-form programs (the combination of solved stages, the printed
-# forms) cost microseconds a point and also get a large size, so long grids make few calls.
+# slowest point converges, so larger batches buy little. Closed-form programs (the combination
+# of solved stages, the printed forms) cost microseconds a point and also get a large size, so
+# long grids make few calls.
 SOLVER_BATCHES = (16,)
 CLOSED_FORM_BATCHES = (16, 256)
 CLOSED_FORM = ("combine", "printed")
+# "point" (risks and eta_u*, a bisection of fixed-point solves) is mostly asked of one problem
+# at a time (the CLI): padding that to 16 would cost 16 times the work.
+POINT_BATCHES = (1, 16)
 
 
 def batch_size(points: int, sizes: tuple[int, ...] = SOLVER_BATCHES) -> int:
@@ -369,7 +372,7 @@ def _call(name, method, group_model, treedef, leaves, extras=()):
         tuple((x.shape[1:], np.asarray(x).dtype.name) for x in flat_extras),
     )
     closed_form = name in CLOSED_FORM or (name == "risks" and method != "exact")
-    sizes = CLOSED_FORM_BATCHES if closed_form else SOLVER_BATCHES
+    sizes = CLOSED_FORM_BATCHES if closed_form else POINT_BATCHES if name == "point" else SOLVER_BATCHES
     outs = []
     start = 0
     while start < m:

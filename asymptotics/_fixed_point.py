@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -69,6 +68,8 @@ class Resolvent(NamedTuple):
 
 def checked(x, converged):
     """``x``, raising at run time (under ``jit`` and ``vmap`` too) where ``converged`` is False."""
+    import equinox as eqx  # here, not at the top: the compiled programs never need it
+
     return eqx.error_if(x, ~converged, NOT_CONVERGED)
 
 

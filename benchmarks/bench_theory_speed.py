@@ -63,9 +63,9 @@ def _baseline_tree(tmp: Path) -> Path | None:
     return tree
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, str]:
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, *cmd], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, *cmd], env=env, capture_output=True, text=True, check=True, cwd=cwd)
     return time.perf_counter() - t0, out.stdout
 
 
@@ -80,9 +80,12 @@ def theory_cli() -> dict:
         if tree is None:
             row["notes"] = f"first run {ours_first:.2f} s, second {ours_second:.2f} s; baseline: no git history"
             return row
+        # Run outside the checkout: `python -m` puts the working directory first on sys.path.
         old_env = {**env, "PYTHONPATH": str(tree)}
-        old_first, old_out = _timed(CLI, old_env)
-        old_second, _ = _timed(CLI, old_env)
+        check = [sys.executable, "-c", f"import asymptotics; assert asymptotics.__file__.startswith({str(tree)!r})"]
+        subprocess.run(check, env=old_env, check=True, cwd=tmp)
+        old_first, old_out = _timed(CLI, old_env, cwd=Path(tmp))
+        old_second, _ = _timed(CLI, old_env, cwd=Path(tmp))
         new, old = json.loads(out2), json.loads(old_out)
         diff = max(abs(new[k] - old[k]) / abs(old[k]) for k in ("teacher_risk", "student_risk", "gain"))
         row.update(baseline_s=old_second, ratio=old_second / ours_second)
