@@ -15,8 +15,8 @@ forms):
   ``eta_u_star_printed`` and ``failure_threshold`` (the method is ignored).
 
 :func:`evaluate` runs a quantity over many problems of one shape: it stacks their leaves, pads
-to one of a few fixed batch sizes (:func:`batch_size`) and calls one ``jit(vmap)`` executable per batch, so a grid
-of any size reuses the same compilation. Executables are serialised with
+to one of a few fixed batch sizes (:func:`batch_size`) and calls one ``jit(vmap)`` executable
+per batch, so a grid of any size reuses the same compilations. Executables are serialised with
 ``jax.experimental.serialize_executable`` under :func:`cache_dir`, keyed by the program, the
 leaf shapes, the JAX/jaxlib versions, the host CPU and a hash of the theory's source: a changed
 formula or another machine never loads a stale executable. A point whose fixed point does not
@@ -32,6 +32,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib.metadata
+import inspect
 import os
 import pickle
 import platform
@@ -169,7 +170,7 @@ def _fingerprint() -> str:
     """Hash of what a compiled executable depends on besides its program and shapes."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [Path(__import__("w2s.problem").problem.__file__).resolve()]
+    sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(Problem)).resolve()]
     for path in sources:
         h.update(path.name.encode())
         h.update(path.read_bytes())
