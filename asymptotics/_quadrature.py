@@ -16,9 +16,7 @@ with :math:`m(x)` a monomial of degree 2 or 4 and :math:`A\succeq 0`. Writing
           \exp\big(-t a_{11} - \tfrac{\|m_j\|^2}{2\sigma^2} + \tfrac12 m_j(t)^\top\Sigma_j(t)^{-1}m_j(t)\big),
 
 and the tilted moments follow from Isserlis' theorem. Only the one-dimensional integral in
-:math:`t` is done numerically, by the exp-sinh (double-exponential) rule
-:math:`t = \tau\exp(\tfrac\pi2\sinh y)` on a uniform grid in :math:`y` (Takahasi and Mori 1974),
-is replaced by a trapezoid rule in :math:`y` under the map
+:math:`t` is done numerically, by a trapezoid rule in :math:`y` under the map
 :math:`t = \tau\exp(y - e^{-(y - y_0)})` (log-uniform nodes for :math:`t \gg \tau e^{y_0}`,
 double-exponential decay towards :math:`t = 0`; Takahasi and Mori 1974), with
 :math:`\tau = 1/(s + E_j q)` per mixture component. The integrand is a mixture of
