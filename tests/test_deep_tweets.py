@@ -2,7 +2,7 @@
 feature cache, the probes and ``w2s deep --dataset tweets``.
 
 Everything runs on the small tweet set (:data:`simulate.deep.TWEET_SIZES` ``"small"``, 320
-tweets) with features extracted once per session into a private cache.
+tweets) with features extracted once into a private cache for this module.
 """
 
 from __future__ import annotations
