@@ -59,7 +59,7 @@ from ._exact import (
 )
 from ._exact_optim import along_eta_u, argmin_student, phase_point_from, phase_point_parts
 from ._fixed_point import NOT_CONVERGED, Resolvent
-from ._methods import METHODS
+from ._methods import METHODS, risks
 from ._paper import eta_u_star_paper, failure_threshold_paper, printed_student_risk, printed_teacher_risk
 
 __all__ = [
@@ -97,11 +97,9 @@ class ConvergenceError(RuntimeError):
 
 # ----------------------------------------------------------------------------- the quantities
 def _risks(problem: Problem, method: str):
-    if method == "exact":
-        teacher, student, ok = exact_parts(problem)
-    else:
-        m = METHODS[method]
-        teacher, student, ok = m.teacher_risk(problem), m.student_risk(problem), jnp.asarray(True)
+    if method != "exact":  # closed forms: nothing to converge
+        return risks(problem, method), jnp.asarray(True)
+    teacher, student, ok = exact_parts(problem)
     gain = teacher - student
     return {"teacher_risk": teacher, "student_risk": student, "gain": gain, "relative_gain": gain / teacher}, ok
 
@@ -471,9 +469,9 @@ def evaluate(
         raise ProblemError("problems: need at least one problem")
     first, treedef = _leaves(plist[0])
     columns = [[x] for x in first]
-    for q in plist[1:]:
-        leaves, td = _leaves(q)
-        if td != treedef or [x.shape for x in leaves] != [x.shape for x in first]:
+    for q in plist[1:]:  # a Problem validated itself on construction: flatten, do not rebuild
+        leaves = [np.asarray(x, dtype=np.float64) for x in jax.tree_util.tree_leaves(q)]
+        if q.group_model != plist[0].group_model or [x.shape for x in leaves] != [x.shape for x in first]:
             raise ProblemError("problems: all must share the group model and the shapes of mu_xi, T and S")
         for col, x in zip(columns, leaves, strict=True):
             col.append(x)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from w2s.problem import FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "claims.md"
 BEGIN, END = "<!-- claims:begin -->", "<!-- claims:end -->"
@@ -334,20 +336,9 @@ def _counterexample_md(ce, z_crit, kind: str = "") -> list[str]:
 
 
 def _set_form(q) -> str:
+    """``--set`` flags that rebuild ``q`` (the box keeps the default noise levels and d_z)."""
     d = q.to_dict()
-    keep = (
-        "group_model",
-        "mu_xi",
-        "T",
-        "S",
-        "eta_l",
-        "eta_u",
-        "eta_t",
-        "gamma",
-        "nu",
-        "ridge_teacher",
-        "ridge_student",
-    )
+    keep = [f for f in FIELDS if f not in ("sigma_y2", "signal", "sigma_xi2", "d_z")]
 
     def val(v):
         if isinstance(v, str):
@@ -356,7 +347,7 @@ def _set_form(q) -> str:
             return "[" + ", ".join(val(x) for x in v) + "]"
         return f"{v:.6g}"
 
-    return " ".join(f"--set {k}='{val(d[k])}'" if k != "group_model" else f"--set {k}='{val(d[k])}'" for k in keep)
+    return " ".join(f"--set {k}='{val(d[k])}'" for k in keep)
 
 
 def report_markdown(result: dict[str, Any], fig_dir: Path, rel: str) -> str:
