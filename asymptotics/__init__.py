@@ -29,8 +29,8 @@ from ._grid import CHUNK, batched, on_grid
 from ._methods import DEFAULT_METHOD, METHODS, Method, register, risks
 from ._moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
 from ._paper import (
-    eta_u_star_paper,
-    failure_threshold_paper,
+    eta_u_star_printed,
+    failure_threshold_printed,
     gain_paper,
     printed_student_risk,
     printed_teacher_risk,
@@ -66,8 +66,8 @@ __all__ = [
     "augmented_moment",
     "batched",
     "cross_moment",
-    "eta_u_star_paper",
-    "failure_threshold_paper",
+    "eta_u_star_printed",
+    "failure_threshold_printed",
     "gain_paper",
     "on_grid",
     "printed_student_risk",

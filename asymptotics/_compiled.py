@@ -60,7 +60,7 @@ from ._exact import (
 from ._exact_optim import along_eta_u, argmin_student, phase_point_from, phase_point_parts
 from ._fixed_point import NOT_CONVERGED, Resolvent
 from ._methods import METHODS, risks
-from ._paper import eta_u_star_paper, failure_threshold_paper, printed_student_risk, printed_teacher_risk
+from ._paper import eta_u_star_printed, failure_threshold_printed, printed_student_risk, printed_teacher_risk
 
 __all__ = [
     "QUANTITIES",
@@ -117,8 +117,8 @@ def _point(problem: Problem, method: str):
     else:
         out, ok = _risks(problem, method)
         if method == "paper":  # the printed forms' own maximiser and failure threshold
-            out["eta_u_star"] = eta_u_star_paper(problem)
-            out["failure_threshold_mu_T2"] = failure_threshold_paper(problem)
+            out["eta_u_star"] = eta_u_star_printed(problem)
+            out["failure_threshold_mu_T2"] = failure_threshold_printed(problem)
     out["at_threshold"] = at_threshold
     return out, ok
 
@@ -142,8 +142,8 @@ def _printed(problem: Problem, method: str):
         "teacher_risk": teacher,
         "student_risk": student,
         "gain": teacher - student,
-        "eta_u_star_printed": eta_u_star_paper(problem),
-        "failure_threshold": failure_threshold_paper(problem),
+        "eta_u_star_printed": eta_u_star_printed(problem),
+        "failure_threshold": failure_threshold_printed(problem),
     }
     return out, jnp.asarray(True)
 

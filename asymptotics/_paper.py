@@ -34,8 +34,8 @@ __all__ = [
     "student_risk_paper",
     "gain_paper",
     "relative_gain_paper",
-    "eta_u_star_paper",
-    "failure_threshold_paper",
+    "eta_u_star_printed",
+    "failure_threshold_printed",
 ]
 
 
@@ -91,7 +91,7 @@ def relative_gain_paper(problem: Problem):
     return gain_paper(problem) / teacher_risk_paper(problem)
 
 
-def eta_u_star_paper(problem: Problem):
+def eta_u_star_printed(problem: Problem):
     r"""The printed student risk's minimiser over :math:`\eta_u` (paper.md section 4, claim b):
 
     .. math:: \eta_u^* = \frac{(\mu_T - \Xi\mu_S)^\top(\eta_l\mu_T - \eta_t\Xi\mu_S)}{\|\mu_T-\Xi\mu_S\|^2}.
@@ -105,7 +105,7 @@ def eta_u_star_paper(problem: Problem):
     return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.nan)
 
 
-def failure_threshold_paper(problem: Problem):
+def failure_threshold_printed(problem: Problem):
     r"""Separation above which the printed W2S gain turns negative.
 
     Scale :math:`\mu_\xi \to s\mu_\xi` with its direction fixed. The printed gain is

@@ -71,7 +71,7 @@ def test_claim_d_printed_checks_hold_by_construction_and_xi_zero_threshold():
     assert r["holds"] == r["n"] > 0  # the printed threshold is the printed gain's root
     q = asymptotics  # Xi = 0: (p_T - 1) / ((eta_u - eta_l)^2 - (eta_t - eta_l)^2), the paper's 12.5 (p_T - 1)
     p = claims.Problem.from_scalars(p_T=3, p_S=2, mu_T2=1.0, **claims.PAPER_EXAMPLE)
-    assert float(q.failure_threshold_paper(p)) == pytest.approx(12.5 * 2)
+    assert float(q.failure_threshold_printed(p)) == pytest.approx(12.5 * 2)
     # and the printed gain's scan finds it on the grid
     grid = np.linspace(0.0, 50.0, 201)[1:]
     s = claims.scan_boundary([p], grid, "printed")

@@ -122,12 +122,12 @@ def test_evaluate_matches_the_theory_pointwise(rich_problem, group_model):
 
 
 def test_eta_u_star_matches_the_closed_form_under_mean_shift(rich_problem):
-    """Under mean-shift the paper method *is* the printed forms, whose maximiser is eta_u_star_paper:
+    """Under mean-shift the paper method *is* the printed forms, whose maximiser is eta_u_star_printed:
     an independent check of the numeric argmax (grid step 0.01, refined by a parabola, exact for
     the quadratic printed gain)."""
     problem = rich_problem.replace(group_model="mean-shift", eta_l=0.5, eta_t=0.2)
     result = explore.evaluate(problem, "paper", **FAST)
-    closed = float(asymptotics.eta_u_star_paper(problem))
+    closed = float(asymptotics.eta_u_star_printed(problem))
     assert 0.0 < closed < 1.0
     assert result.along.eta_u_star == pytest.approx(closed, abs=1e-9)
     assert result.along.eta_u_star_printed == pytest.approx(closed, rel=1e-12)

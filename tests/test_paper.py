@@ -151,7 +151,7 @@ def test_gain_is_differentiable_and_stationary_at_printed_optimum(model):
     p = Problem.from_scalars(
         p_T=3, p_S=2, similarity=0.5, mu_T2=4.0, mu_S2=2.0, eta_l=0.3, eta_t=0.2, group_model="mean-shift"
     )
-    star = float(A.eta_u_star_paper(p))
+    star = float(A.eta_u_star_printed(p))
     assert 0 < star < 1
     d_gain = jax.grad(lambda e: A.gain_paper(p.replace(eta_u=e)))
     assert abs(float(d_gain(star))) < 1e-12
@@ -173,7 +173,7 @@ def test_failure_threshold_is_where_the_printed_gain_changes_sign():
         p = Problem.from_scalars(
             p_T=p_T, p_S=2, similarity=0.0, mu_T2=1.0, eta_l=0.1, eta_u=0.5, eta_t=0.1, group_model="mean-shift"
         )
-        thr = float(A.failure_threshold_paper(p))
+        thr = float(A.failure_threshold_printed(p))
         np.testing.assert_allclose(thr, (p_T - 1) / 0.4**2, rtol=1e-12)  # the Xi = 0 formula
         for factor, sign in ((0.99, 1), (1.01, -1)):
             q = Problem.from_scalars(
@@ -189,8 +189,8 @@ def test_failure_threshold_is_where_the_printed_gain_changes_sign():
             assert np.sign(float(A.printed_teacher_risk(q) - A.printed_student_risk(q))) == sign
     # The paper's 12.5 (p_T - 1) line: (eta_u - eta_l)^2 - (eta_t - eta_l)^2 = 0.08.
     p = Problem.from_scalars(p_T=4, p_S=2, mu_T2=1.0, eta_l=0.0, eta_u=np.sqrt(0.08), eta_t=0.0)
-    np.testing.assert_allclose(A.failure_threshold_paper(p), 12.5 * 3, rtol=1e-12)
-    assert np.isinf(float(A.failure_threshold_paper(p.replace(eta_u=0.0))))
+    np.testing.assert_allclose(A.failure_threshold_printed(p), 12.5 * 3, rtol=1e-12)
+    assert np.isinf(float(A.failure_threshold_printed(p.replace(eta_u=0.0))))
 
 
 def test_risks_rejects_unknown_method():

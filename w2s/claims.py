@@ -7,7 +7,7 @@ predicate on one problem (or on a pair of problems that differ in one coordinate
 stated box of problems with a fixed seed, and evaluates the predicate under
 
 * ``printed``: the paper's printed forms taken literally (``asymptotics.printed_teacher_risk``,
-  ``printed_student_risk``, ``eta_u_star_paper``; the same for both group models);
+  ``printed_student_risk``, ``eta_u_star_printed``; the same for both group models);
 * ``leading``: the leading-order trace forms :math:`\sigma_y^2\gamma_z\mathrm{tr}(M_tM_l^{-1})`,
   :math:`\sigma_y^2\gamma_z\mathrm{tr}(PK_tP^\top M_l^{-1})` (method ``"paper"``), which equal the printed
   forms under mean-shift and differ under the mixture;
@@ -399,7 +399,7 @@ CLAIMS: tuple[Claim, ...] = (
         paper="W2S fails once the groups are separated enough; in the paper's example (Xi = 0) past "
         "||mu_T||^2/sigma_xi^2 = 12.5 (p_T - 1).",
         reading="Along mu_xi -> s mu_xi (direction fixed), the gain is positive below the printed threshold "
-        "s_P (asymptotics.failure_threshold_paper) and negative above it. Checked at 0.8 s_P (gain > 0) "
+        "s_P (asymptotics.failure_threshold_printed) and negative above it. Checked at 0.8 s_P (gain > 0) "
         "and 1.25 s_P (gain < 0) where s_P <= 100; where the printed gain never fails (s_P = inf), "
         "checked at ||mu_T||^2/sigma_xi^2 = 100 (gain > 0).",
         choices="The factors 0.8 and 1.25 and the cap 100 are ours. The paper's example is the case "
@@ -561,7 +561,7 @@ def sample_d(shapes, model: str, n: int, seed: int):
             spec = _scalar_spec(rng, p_T, p_S, model)
             spec["mu_T2"] = max(spec["mu_T2"], 1e-3)
             q = Problem.from_scalars(**spec)
-            s_P = float(asymptotics.failure_threshold_paper(q))
+            s_P = float(asymptotics.failure_threshold_printed(q))
             bases.append(q)
             thresholds.append(s_P)
             if math.isinf(s_P):
@@ -729,7 +729,7 @@ def _counterexample_spec(claim: Claim, sets, idx: int, exact: dict[str, Any], mo
     else:
         q = s[1]
         star = float(extra["eta_u_star"][idx, 1])
-        other = float(np.clip(np.asarray(asymptotics.eta_u_star_paper(q)), 0.0, 1.0))
+        other = float(np.clip(np.asarray(asymptotics.eta_u_star_printed(q)), 0.0, 1.0))
         if abs(other - star) < 1e-9:
             other = float(extra["eta_u_star"][idx, 0])  # the first problem's eta_u*
         if abs(other - star) < 1e-9:  # eta_u* did not move: check it against a point 0.05 inside [0, 1]

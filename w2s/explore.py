@@ -189,7 +189,7 @@ class Along:
         curves: form -> {"teacher_risk", "student_risk", "gain"} -> shape (CURVE,).
         point: form -> {"teacher_risk", "student_risk", "gain"} -> float, at (eta_l, eta_u).
         eta_u_star: the maximiser of ``method``'s gain over eta_u in [0, 1].
-        eta_u_star_printed: the printed forms' unconstrained maximiser (``eta_u_star_paper``).
+        eta_u_star_printed: the printed forms' unconstrained maximiser (``eta_u_star_printed``).
         failure_threshold: ||mu_T||^2/sigma_xi2 above which the printed gain turns negative.
         seconds: wall time of the theory evaluation.
         errors: what a method raised where it could not be evaluated (its values are NaN).
