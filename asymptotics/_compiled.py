@@ -33,6 +33,7 @@ import functools
 import hashlib
 import importlib.metadata
 import inspect
+import marshal
 import os
 import pickle
 import platform
@@ -46,6 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from w2s.groups import group_law
 from w2s.problem import _LEAVES, _SCALARS, Problem, ProblemError, check_scalar
 
 from ._exact import (
@@ -168,7 +170,7 @@ def _fingerprint() -> str:
     """Hash of what a compiled executable depends on besides its program and shapes."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(Problem)).resolve()]
+    sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(m)).resolve() for m in (Problem, group_law)]
     for path in sources:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -277,7 +279,9 @@ def compiled(name: str, method: str, group_model: str, treedef, extras_spec, bat
     def one(leaves, extras):
         return body(jax.tree_util.tree_unflatten(treedef, leaves), extras)
 
-    tag = hashlib.sha256(f"{treedef}|{extras_tree}|{extra_shapes}".encode()).hexdigest()[:10]
+    # The group law's components are code too: a law registered at run time gets its own files.
+    law = marshal.dumps(group_law(group_model).components.__code__)
+    tag = hashlib.sha256(f"{treedef}|{extras_tree}|{extra_shapes}".encode() + law).hexdigest()[:10]
     path = (
         cache_dir() / f"{name}-{method}-{group_model}-{_shape_tag(leaf_shapes)}-{tag}-b{batch}-{_fingerprint()}.jaxexe"
     )

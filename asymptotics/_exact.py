@@ -58,9 +58,9 @@ def _law(problem: Problem, eta, V):
     r"""Law of :math:`x = [1; V^\top\xi]` under :math:`D(\eta)` (``V`` orthonormal columns)."""
     mu = jnp.asarray(problem.mu_xi) @ V
     var = jnp.asarray(problem.sigma_xi2, dtype=mu.dtype)
-    if problem.group_model == "mixture":
-        return GaussianMixture(jnp.stack([1.0 - eta, eta + 0.0 * var]), jnp.stack([jnp.zeros_like(mu), mu]), var)
-    return GaussianMixture(jnp.ones((1,)), (eta * mu)[None, :], var)
+    weights, scales = problem.law.components(eta)  # xi | s ~ N(s mu_xi, sigma_xi^2 I), s ~ sum_j pi_j delta_{a_j}
+    weights = jnp.stack([jnp.asarray(w, dtype=mu.dtype) for w in weights])
+    return GaussianMixture(weights, jnp.stack([a * mu for a in scales]), var)
 
 
 def _joint_basis(problem: Problem):

@@ -1,9 +1,13 @@
-r"""Population moments of the group features under D(eta), for both group models.
+r"""Population moments of the group features under D(eta), for every group model.
 
-Both models share :math:`E_\eta\xi = \eta\mu_\xi`; they differ in the second moment:
+A group model (:mod:`w2s.groups`) draws a scale :math:`s` and :math:`\xi\mid s\sim N(s\mu_\xi,
+\sigma_\xi^2 I)`, so
 
-.. math:: E_\eta \xi\xi^\top = \sigma_\xi^2 I + h(\eta)\,\mu_\xi\mu_\xi^\top,\qquad
-          h(\eta) = \eta \ \text{(mixture)},\quad h(\eta) = \eta^2 \ \text{(mean-shift)}.
+.. math:: E_\eta\xi = E[s]\,\mu_\xi,\qquad
+          E_\eta \xi\xi^\top = \sigma_\xi^2 I + h(\eta)\,\mu_\xi\mu_\xi^\top,\quad h(\eta) = E[s^2];
+
+both built-in models have :math:`E[s] = \eta`, and :math:`h(\eta) = \eta` (mixture) or
+:math:`\eta^2` (mean-shift).
 
 With :math:`x = [1; \xi]` the teacher and student group features are linear maps
 :math:`w = A_T x`, :math:`\psi = A_S x` with :math:`A_T = \mathrm{diag}(1, T^\top)`,
@@ -19,17 +23,18 @@ from w2s.problem import Problem
 
 
 def shift_weight(problem: Problem, eta):
-    """h(eta): the weight of mu mu^T in E xi xi^T (eta for the mixture, eta^2 for mean-shift)."""
-    return eta if problem.group_model == "mixture" else eta * eta
+    """h(eta) = E[s^2]: the weight of mu mu^T in E xi xi^T (the group law's, :mod:`w2s.groups`)."""
+    return problem.law.second_scale(eta)
 
 
 def augmented_moment(problem: Problem, eta):
     r"""G_eta = E_eta [1; xi][1; xi]^T, shape (p + 1, p + 1)."""
     mu = jnp.asarray(problem.mu_xi)
     p = mu.shape[0]
-    top = jnp.concatenate([jnp.ones((1,)), eta * mu])
+    mean = problem.law.mean_scale(eta) * mu
+    top = jnp.concatenate([jnp.ones((1,)), mean])
     lower = problem.sigma_xi2 * jnp.eye(p) + shift_weight(problem, eta) * jnp.outer(mu, mu)
-    return jnp.concatenate([top[None, :], jnp.concatenate([eta * mu[:, None], lower], axis=1)], axis=0)
+    return jnp.concatenate([top[None, :], jnp.concatenate([mean[:, None], lower], axis=1)], axis=0)
 
 
 def embed(M):

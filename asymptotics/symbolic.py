@@ -6,8 +6,8 @@ The leading-order risks are :math:`\sigma_y^2\gamma_z\,\mathrm{tr}(M_tM_l^{-1})`
 :math:`P = E_u[w\psi^\top]K_u^{-1}` (paper.md section 5). This module builds those matrices
 symbolically, in general position, and derives closed forms in terms of the covariance
 :math:`C_\eta = \sigma_\xi^2 I + v_\eta\mu\mu^\top` of the group feature, where
-:math:`v_\eta = \eta(1-\eta)` (mixture) or :math:`0` (mean-shift) (docs/theory.md, "Leading
-order"):
+:math:`v_\eta = \mathrm{Var}\,s`, the variance of the group law's scale (:mod:`w2s.groups`):
+:math:`\eta(1-\eta)` (mixture) or :math:`0` (mean-shift) (docs/theory.md, "Leading order"):
 
 .. math::
     \mathrm{tr}(M_tM_l^{-1}) &= 1 + \mathrm{tr}(C^T_l{}^{-1}C^T_t) + (\eta_t-\eta_l)^2\mu_T^\top C^T_l{}^{-1}\mu_T,\\
@@ -31,6 +31,8 @@ import functools
 
 import sympy as sp
 
+from w2s.groups import LAWS, group_law
+
 __all__ = ["SYMBOLS", "moment_matrices", "leading_traces", "printed_forms", "closed_forms", "residuals"]
 
 eta_l, eta_u, eta_t = sp.symbols("eta_l eta_u eta_t", real=True)
@@ -44,10 +46,6 @@ T = sp.Matrix([[1, 0], [0, 1], [0, 0]])
 S = sp.Matrix([(1 - k**2) / (1 + k**2), 0, 2 * k / (1 + k**2)])
 
 
-def _h(model: str, eta):
-    return eta if model == "mixture" else eta**2
-
-
 def _embed(M: sp.Matrix) -> sp.Matrix:
     out = sp.zeros(M.shape[1] + 1, M.shape[0] + 1)
     out[0, 0] = 1
@@ -59,9 +57,10 @@ def moment_matrices(model: str, eta) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """(M_eta, K_eta, E_eta w psi^T) from G = E[1; xi][1; xi]^T, as in asymptotics._moments."""
     G = sp.zeros(4, 4)
     G[0, 0] = 1
-    G[0, 1:] = eta * MU.T
-    G[1:, 0] = eta * MU
-    G[1:, 1:] = sigma2 * sp.eye(3) + _h(model, eta) * MU * MU.T
+    law = group_law(model)
+    G[0, 1:] = law.mean_scale(eta) * MU.T
+    G[1:, 0] = law.mean_scale(eta) * MU
+    G[1:, 1:] = sigma2 * sp.eye(3) + law.second_scale(eta) * MU * MU.T
     AT, AS = _embed(T), _embed(S)
     return AT * G * AT.T, AS * G * AS.T, AT * G * AS.T
 
@@ -96,7 +95,8 @@ def printed_forms() -> tuple[sp.Expr, sp.Expr]:
 
 def closed_forms(model: str) -> tuple[sp.Expr, sp.Expr]:
     """The covariance (Schur-complement) closed forms of the module docstring."""
-    v = (lambda e: e * (1 - e)) if model == "mixture" else (lambda e: 0)
+    law = group_law(model)
+    v = lambda e: law.second_scale(e) - law.mean_scale(e) ** 2  # noqa: E731  (Var s)
     C = lambda e: sigma2 * sp.eye(3) + v(e) * MU * MU.T  # noqa: E731
     CT = lambda e: T.T * C(e) * T  # noqa: E731
     CS = lambda e: S.T * C(e) * S  # noqa: E731
@@ -118,7 +118,7 @@ def mixture_teacher_scalar() -> sp.Expr:
 def residuals() -> dict[str, sp.Expr]:
     """Every identity this module asserts, as an expression that simplifies to 0."""
     out = {}
-    for model in ("mean-shift", "mixture"):
+    for model in LAWS:
         teacher, student = leading_traces(model)
         ct, cs = closed_forms(model)
         out[f"{model}: teacher trace - closed form"] = _simplify(teacher - ct)

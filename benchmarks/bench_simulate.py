@@ -60,8 +60,11 @@ def dense_trial(problem: Problem, rng: np.random.Generator) -> dict[str, float]:
 
     def draw(eta, m):
         Z = rng.standard_normal((m, d))
-        g = (rng.random(m) < eta) if problem.group_model == "mixture" else np.full(m, eta)
-        xi = g[:, None] * mu[None, :] + math.sqrt(problem.sigma_xi2) * rng.standard_normal((m, mu.size))
+        _, scales = problem.law.components(eta)  # component j = sum_k 1{u < t_k}, as in the simulator
+        u = rng.random(m)
+        j = sum((u < t for t in problem.law.tails(eta)), start=np.zeros(m, dtype=int))
+        xi = np.asarray(scales, dtype=float)[j][:, None] * mu[None, :]
+        xi += math.sqrt(problem.sigma_xi2) * rng.standard_normal((m, mu.size))
         ones = np.ones((m, 1))
         return Z, np.hstack([ones, xi @ T]), np.hstack([ones, xi @ S])
 

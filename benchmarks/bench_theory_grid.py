@@ -38,9 +38,8 @@ def bench_problem() -> Problem:
 # ----------------------------------------------------------------------------- NumPy baseline
 def _components(pr: Problem, eta: float, V: np.ndarray):
     mu = np.asarray(pr.mu_xi) @ V
-    if pr.group_model == "mixture":
-        return [(1 - eta, np.zeros_like(mu)), (eta, mu)]
-    return [(1.0, eta * mu)]
+    weights, scales = pr.law.components(eta)
+    return [(w, a * mu) for w, a in zip(weights, scales, strict=True)]
 
 
 def _np_moments(pr, eta, V, A, s):

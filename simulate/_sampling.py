@@ -55,13 +55,16 @@ def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> j
 
 
 def _group_features(problem: Problem, eta, u: jax.Array, noise: jax.Array) -> jax.Array:
-    """xi from uniforms ``u`` (n,) (the group draw g = 1{u < eta}, mixture only) and standard normals (n, p)."""
+    """xi = s mu_xi + sigma_xi noise from uniforms ``u`` (n,) and standard normals ``noise`` (n, p): the scale
+    s is the group law's component j = sum_k 1{u < t_k} (:meth:`w2s.groups.GroupLaw.tails`; for the mixture
+    this is the group draw g = 1{u < eta})."""
     mu = jnp.asarray(problem.mu_xi, dtype=jnp.float64)
     noise = jnp.sqrt(problem.sigma_xi2) * noise
-    if problem.group_model == "mixture":
-        g = (u < eta).astype(jnp.float64)
-        return g[:, None] * mu[None, :] + noise
-    return eta * mu[None, :] + noise
+    law = problem.law
+    _, scales = law.components(eta)
+    scales = jnp.stack([jnp.asarray(a, dtype=jnp.float64) for a in scales])
+    j = sum(((u < t).astype(jnp.int32) for t in law.tails(eta)), start=jnp.zeros(u.shape, dtype=jnp.int32))
+    return scales[j][:, None] * mu[None, :] + noise
 
 
 def _draw(problem: Problem, eta, key: jax.Array, m: int, extra: int):

@@ -25,7 +25,9 @@ import numpy as np
 
 __all__ = ["GROUP_MODELS", "FIELDS", "Problem", "ProblemError", "load_problem", "parse_value"]
 
-GROUP_MODELS = ("mixture", "mean-shift")
+from .groups import LAWS, GroupLaw, group_law
+
+GROUP_MODELS = tuple(LAWS)  # the built-in group models (w2s.groups); the registry may hold more
 
 # Order matters only for printing; these are exactly the TOML key names.
 FIELDS = (
@@ -145,8 +147,10 @@ class Problem:
         if any(not _is_concrete(getattr(self, f)) for f in _LEAVES):
             return  # built inside a transformation: values are abstract, nothing to check
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        if self.group_model not in GROUP_MODELS:
-            raise ProblemError(f"group_model: must be one of {GROUP_MODELS}, got {self.group_model!r}")
+        try:
+            group_law(self.group_model)
+        except ValueError as e:
+            raise ProblemError(str(e)) from None
         if isinstance(self.d_z, bool) or not isinstance(self.d_z, (int, np.integer)) or self.d_z < 1:
             raise ProblemError(f"d_z: must be a positive integer, got {self.d_z!r}")
         set_("d_z", int(self.d_z))
@@ -184,6 +188,11 @@ class Problem:
             raise ProblemError(f"S: the paper's setting needs p_S <= p_T, got p_S = {self.p_S} > p_T = {self.p_T}")
 
     # ----------------------------------------------------------------------------------- shape
+    @property
+    def law(self) -> GroupLaw:
+        """The group model's law of xi given eta (:mod:`w2s.groups`)."""
+        return group_law(self.group_model)
+
     @property
     def p(self) -> int:
         """Dimension of the group feature xi."""
