@@ -78,7 +78,7 @@ __all__ = [
 # there are few: a call pads its points up to the smallest size that fits, or loops over the
 # largest. Programs that solve fixed points use one size: vmapped Newton loops run until their
 # slowest point converges, so larger batches buy little. Closed-form programs (the combination
-# of solved stages, the printed forms) cost microseconds a point and also get a large size, so
+# of solved stages, the printed forms) are cheap per point and also get a large size, so
 # long grids make few calls.
 SOLVER_BATCHES = (16,)
 CLOSED_FORM_BATCHES = (16, 256)

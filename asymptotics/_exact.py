@@ -127,7 +127,7 @@ def teacher_risk_exact(problem: Problem):
     Ridge :math:`\lambda = ` ``ridge_teacher`` :math:`\ge 0` on the mean squared error; at
     :math:`\lambda = 0` the min-norm limit, in both regimes :math:`\gamma_z p_T \lessgtr 1`
     (:math:`\|\beta^*\|^2 =` ``signal`` enters through the bias). Returns ``inf`` at
-    :math:`\gamma_z p_T = 1`, :math:`\lambda = 0`. Reduces to O1/O2 (reference/oracles.md) at
+    :math:`\gamma_z p_T = 1`, :math:`\lambda = 0`. Reduces to O1/O2 (docs/theory.md, "Published special cases") at
     :math:`p_T = 1` and to :func:`teacher_risk_paper` as :math:`\gamma_z\to0`.
     """
     E, _, threshold, ok = _teacher_solution(problem)

@@ -92,7 +92,7 @@ def relative_gain_paper(problem: Problem):
 
 
 def eta_u_star_printed(problem: Problem):
-    r"""The printed student risk's minimiser over :math:`\eta_u` (paper.md section 4, claim b):
+    r"""The printed student risk's minimiser over :math:`\eta_u` (docs/theory.md, "The paper", claim (b)):
 
     .. math:: \eta_u^* = \frac{(\mu_T - \Xi\mu_S)^\top(\eta_l\mu_T - \eta_t\Xi\mu_S)}{\|\mu_T-\Xi\mu_S\|^2}.
 

@@ -3,7 +3,7 @@ r"""Symbolic (sympy) derivation of the leading-order traces from the moment matr
 The leading-order risks are :math:`\sigma_y^2\gamma_z\,\mathrm{tr}(M_tM_l^{-1})` (teacher) and
 :math:`\sigma_y^2\gamma_z\,\mathrm{tr}(PK_tP^\top M_l^{-1})` (student, :math:`N=\infty`), with
 :math:`M_\eta = E_\eta ww^\top`, :math:`K_\eta = E_\eta\psi\psi^\top`,
-:math:`P = E_u[w\psi^\top]K_u^{-1}` (paper.md section 5). This module builds those matrices
+:math:`P = E_u[w\psi^\top]K_u^{-1}` (docs/theory.md, section 3). This module builds those matrices
 symbolically, in general position, and derives closed forms in terms of the covariance
 :math:`C_\eta = \sigma_\xi^2 I + v_\eta\mu\mu^\top` of the group feature, where
 :math:`v_\eta = \mathrm{Var}\,s`, the variance of the group law's scale (:mod:`w2s.groups`):
@@ -83,7 +83,7 @@ def leading_traces(model: str) -> tuple[sp.Expr, sp.Expr]:
 
 
 def printed_forms() -> tuple[sp.Expr, sp.Expr]:
-    """The paper's printed forms divided by sigma_y^2 gamma_z (paper.md section 4)."""
+    """The paper's printed forms divided by sigma_y^2 gamma_z (docs/theory.md, section 2)."""
     mu_T = T.T * MU
     Xi = T.T * S
     mu_S = S.T * MU

@@ -8,7 +8,7 @@ date and the machine, prints a table and merges the entries into ``benchmarks/re
 (one entry per benchmark name, so figures can be compared from run to run).
 
 Benchmarks are not tests: they warm up, ``block_until_ready``, take the median of repeats,
-report compile time apart, and time their baseline in the same run (style.md rule 9).
+report compile time apart, and time their baseline in the same run, so that a result is a ratio.
 """
 
 from ._harness import discover, machine, median_time, run

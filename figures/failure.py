@@ -3,7 +3,7 @@
 
 Xi = 0 (p_S = 1: the student sees no group feature), eta_l = eta_t = 0.5 and
 eta_u = 0.5 + sqrt(0.08), so that (eta_u - eta_l)^2 - (eta_t - eta_l)^2 = 0.08: there the printed
-forms fail exactly when ||mu_T||^2/sigma_xi^2 > 12.5 (p_T - 1) (paper.md section 4, claim d; the
+forms fail exactly when ||mu_T||^2/sigma_xi^2 > 12.5 (p_T - 1) (docs/theory.md, "The paper", claim (d); the
 paper's own choice of fractions is not known). Colour: the theory's relative gain; black
 markers: the theory's boundary gain = 0 for each p_T (absent where the gain never turns
 negative: under the mixture, the leading-order gain stays positive at every separation here).

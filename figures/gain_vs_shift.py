@@ -1,7 +1,7 @@
 """W2S gain against (eta_u - eta_l)^2: the paper's printed form, the theory, and simulation.
 
 Xi = 0, so the printed gain is exactly linear in (eta_u - eta_l)^2 with slope -||mu_T||^2/sigma_xi^2
-(paper.md section 4, claim d). Left: the mixture model (a true two-group population), right:
+(docs/theory.md, "The paper", claim (d)). Left: the mixture model (a true two-group population), right:
 the mean-shift model, under which the printed forms are the leading order of the theory.
 The printed form is for N = inf and leading order in gamma_z; theory and simulation use the
 finite gamma_z and nu_z given in the title.

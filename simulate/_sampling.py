@@ -1,4 +1,4 @@
-r"""Sampling the data model :math:`D(\eta)` of paper.md section 2, streamed in chunks.
+r"""Sampling the data model :math:`D(\eta)` of docs/theory.md, section 1, streamed in chunks.
 
 A labeled sample set is represented by a :class:`Design`: a function that generates the
 ``c``-th chunk of ``m`` rows from ``jax.random.fold_in(key, c)``. Rows are the core features
@@ -35,7 +35,7 @@ BLOCK_FLOATS = 1 << 18
 
 
 def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> jax.Array:
-    r"""``n`` i.i.d. group features :math:`\xi \in \mathbb R^p` from :math:`D(\eta)` (paper.md section 2).
+    r"""``n`` i.i.d. group features :math:`\xi \in \mathbb R^p` from :math:`D(\eta)` (docs/theory.md, section 1).
 
     * mixture: :math:`g \sim \mathrm{Bern}(\eta)`, :math:`\xi \mid g \sim N(g\mu_\xi, \sigma_\xi^2 I_p)`;
     * mean-shift: :math:`\xi \sim N(\eta\mu_\xi, \sigma_\xi^2 I_p)`.

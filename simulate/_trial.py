@@ -1,6 +1,6 @@
 r"""One Monte-Carlo trial of the teacher/student regressions, and estimates over many.
 
-A trial (paper.md section 3) draws :math:`\beta^*` uniformly on the sphere
+A trial (the fits of docs/theory.md, section 1) draws :math:`\beta^*` uniformly on the sphere
 :math:`\|\beta^*\|^2 =` ``signal``, fits the teacher on ``n = round(d_z/gamma)`` labeled rows
 from :math:`D(\eta_l)`, pseudolabels ``N = round(d_z/nu)`` fresh rows from :math:`D(\eta_u)`
 with the teacher's real-valued predictions and fits the student on them. With ``nu = 0`` the

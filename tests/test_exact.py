@@ -1,8 +1,8 @@
 """The exact proportional-limit theory (asymptotics._exact): special cases, limits, numbers.
 
-(b) p_T = p_S = 1 against the oracles of reference/oracles.md (O1, O2 through the Problem API;
+(b) p_T = p_S = 1 against the published special cases of docs/theory.md (O1, O2 through the Problem API;
 O3 through a standalone check of the derivative principle the theory is built on); (c) the
-gamma -> 0 limit against the paper's printed forms and the reference/paper.md section 5 numbers;
+gamma -> 0 limit against the paper's printed forms and an earlier stand-alone Monte Carlo number;
 plus differentiability, convergence detection and the interpolation threshold. The simulator
 comparison (a) is in tests/test_exact_validation.py.
 """
@@ -131,9 +131,9 @@ def test_small_gamma_reproduces_printed_forms(model):
 
 
 def test_paper_section5_strongly_nonlinear_mixture():
-    """reference/paper.md section 5: mixture, mu_xi = (3, 3), T = I, S = e_1, gamma = 0.1,
-    nu = 0.3, eta = (0.1, 0.4, 0.5): Monte Carlo 1.265 +- 0.004 (the note's formula, evaluated
-    there by sampling, 1.260). z = 3 on the Monte Carlo's se."""
+    """A stand-alone Monte Carlo check (docs/theory.md, "Validation of the exact theory"): mixture,
+    mu_xi = (3, 3), T = I, S = e_1, gamma = 0.1, nu = 0.3, eta = (0.1, 0.4, 0.5): Monte Carlo
+    1.265 +- 0.004 (the same formula evaluated by sampling: 1.260). z = 3 on the Monte Carlo's se."""
     pr = Problem(
         mu_xi=np.array([3.0, 3.0]),
         T=np.eye(2),

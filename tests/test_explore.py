@@ -248,7 +248,7 @@ def test_unknown_method_is_refused(rich_problem):
 
 
 def test_plots_are_well_formed_svg_with_the_boundary():
-    # Xi = 0, eta_t = eta_l and strong separation: W2S fails away from eta_u = eta_l (paper.md claim d).
+    # Xi = 0, eta_t = eta_l and strong separation: W2S fails away from eta_u = eta_l (claim (d), docs/theory.md).
     controls = explore.Controls(eta_l=0.3, eta_u=0.8, eta_t=0.3, mu_T2=30.0, group_model="mean-shift")
     problem, _ = explore.problem_from(controls)
     result = explore.evaluate(problem, "paper", **FAST)

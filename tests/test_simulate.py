@@ -1,6 +1,6 @@
 """Tests of the Monte-Carlo simulator (simulate/) and of `w2s simulate` / `w2s compare`.
 
-Statistical tests follow style.md rule 6: |mean - theory| <= Z * se (+ a documented finite-size
+Statistical tests pass when |mean - theory| <= Z * se (+ a documented finite-size
 allowance for asymptotic formulas). Z = 4.5 per comparison: with at most ~40 Gaussian
 comparisons in this file the family-wise false-failure probability is below 40 * 6.8e-6 < 3e-4.
 Keys and seeds are pinned so that a run is reproducible; a failure is then a real regression,
@@ -251,7 +251,7 @@ def test_nonconvergence_is_raised(case, cache_bytes):
         simulate.trial(pr, key=jax.random.key(0), maxiter=2, cache_bytes=cache_bytes)
 
 
-# ---------------------------------------------------- oracles with p_T = p_S = 1 (oracles.md)
+# ------------------------ oracles with p_T = p_S = 1 (docs/theory.md, "Published special cases")
 def _dobriban_wager(gamma, lam, r2, s2):
     """O2: ridge risk on an isotropic design (Dobriban & Wager 2018)."""
     a = 1.0 - gamma + lam
@@ -271,8 +271,8 @@ def _exact_finite(d, n, r2, s2):
     return s2 * d / (n - d - 1) if n > d + 1 else r2 * (1 - n / d) + s2 * n / (d - n - 1)
 
 
-def test_oracle_formulas_match_oracles_md():
-    # The formulas used below reproduce the numbers printed in oracles.md.
+def test_oracle_formulas_match_published_values():
+    # The formulas used below reproduce the published example values.
     assert _hastie(0.5, 1, 0.5) == pytest.approx(0.5) and _hastie(2, 1, 0.5) == pytest.approx(1.0)
     assert _dobriban_wager(0.5, 0.1, 1, 0.5) == pytest.approx(0.3190, abs=5e-5)
     assert _dobriban_wager(0.5, 1.0, 1, 0.5) == pytest.approx(0.4020, abs=5e-5)

@@ -1,7 +1,7 @@
-"""Minimal SVG plot panels for the explorer (the browser draws them: a few ms per update).
+"""Minimal SVG plot panels for the explorer (the browser draws them).
 
-Matplotlib spends about 0.5 s of CPU per draw of the explorer's three panels, which would
-dominate a slider update; these panels are plain SVG text built with NumPy, with the phase
+Drawing the explorer's three panels with matplotlib on every slider update would dominate the
+update's time; these panels are plain SVG text built with NumPy, with the phase
 diagram as an embedded PNG and its zero contour from contourpy (matplotlib's contouring).
 """
 

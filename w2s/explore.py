@@ -15,8 +15,8 @@ Everything the app computes goes through :func:`phase_diagram` (the shown method
 slider move changes only the values fed to them and compiles nothing (``tests/test_explore.py``
 counts the compilations), and a new (group model, p_T, p_S) loads its programs from disk once
 they have been compiled on this machine. :func:`warmup` prepares the default shapes before the
-first page is drawn. Plots are inline SVG
-(:mod:`w2s._svg`): a few milliseconds, where matplotlib took about 0.5 s of CPU per update.
+first page is drawn. Plots are inline SVG built as text (:mod:`w2s._svg`), not drawn with
+matplotlib; ``explore_slider`` in ``benchmarks/results.json`` times a slider update.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ GRIDS: dict[str, int] = {}
 GRID_DEFAULT = 65
 CURVE = 101  # points of the gain-vs-eta_u curve, step 0.01 (plus one: the current eta_u)
 _KEYS = ("teacher_risk", "student_risk", "gain")
-PRINTED = "printed"  # the paper's printed closed forms (paper.md section 4), shown beside the methods
+PRINTED = "printed"  # the paper's printed closed forms (docs/theory.md, section 2), shown beside the methods
 P_MAX = 6  # largest p_T, p_S offered by the sliders
 _EXTRAS = "_printed_extras"  # eta_u* and failure threshold of the printed forms, riding along
 
@@ -553,7 +553,7 @@ def summary_html(
         f"<th>student risk</th><th>gain</th><th>relative</th></tr>{rows}</table>",
         f"<p style='margin:0.3em 0'>eta_u* ({html.escape(m)}, max over [0, 1]): "
         f'<span id="w2s-eta-u-star">{_num(A.eta_u_star)}</span>; '
-        f"printed-form eta_u* (paper.md claim b): {_num(A.eta_u_star_printed)}; "
+        f"printed-form eta_u* (claim (b), docs/theory.md): {_num(A.eta_u_star_printed)}; "
         + (
             f"printed gain turns negative once ||mu_T||^2/sigma_xi2 &gt; {_num(A.failure_threshold)}"
             if np.isfinite(A.failure_threshold)

@@ -102,7 +102,7 @@ def check_scalar(name: str, value: Any) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    r"""The W2S-under-spurious-correlation setting (paper.md sections 2-3).
+    r"""The W2S-under-spurious-correlation setting (docs/theory.md, section 1).
 
     Data model :math:`D(\eta)`: core feature :math:`z\sim N(0, I_{d_z})`, label
     :math:`y = z^\top\beta^* + \varepsilon` with :math:`\|\beta^*\|^2 =` ``signal`` and

@@ -1,7 +1,7 @@
 r"""One W2S configuration: teacher, W2S student, Enhanced-W2S student, ceiling, and linear probes.
 
 Pipeline (reference: "Does Weak-to-strong Generalization Happen under Spurious Correlations?",
-Liu, Dong, Lei, ICLR 2026, arXiv 2509.24005, sections 1 and 7), on frozen features of a weak
+Liu, Dong, Lei, ICLR 2026, arXiv:2509.24005: its W2S setting and Enhanced-W2S), on frozen features of a weak
 and a strong backbone:
 
 1. teacher head on the weak backbone's features of the labeled set ``(n, eta_l)``;
