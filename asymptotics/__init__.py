@@ -7,6 +7,7 @@ the phase boundary, the printed forms) over one problem or many, :func:`evaluate
 """
 
 import w2s  # noqa: F401  (enables float64 before any array is made)
+from w2s.moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
 
 from ._compiled import QUANTITIES, ConvergenceError, batch_size, cache_dir, compiled, evaluate, evaluate_grid
 from ._exact import (
@@ -27,7 +28,6 @@ from ._exact_optim import (
 )
 from ._grid import CHUNK, batched, on_grid
 from ._methods import DEFAULT_METHOD, METHODS, Method, register, risks
-from ._moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
 from ._paper import (
     eta_u_star_printed,
     failure_threshold_printed,

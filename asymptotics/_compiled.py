@@ -48,7 +48,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2s.groups import group_law
-from w2s.problem import _LEAVES, _SCALARS, Problem, ProblemError, check_scalar
+from w2s.moments import teacher_moment
+from w2s.problem import LEAVES, SCALARS, Problem, ProblemError, check_scalar
 
 from ._exact import (
     _student_risk_from,
@@ -170,7 +171,8 @@ def _fingerprint() -> str:
     """Hash of what a compiled executable depends on besides its program and shapes."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(m)).resolve() for m in (Problem, group_law)]
+    ground = (Problem, group_law, teacher_moment)  # w2s/problem.py, groups.py, moments.py
+    sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(m)).resolve() for m in ground]
     for path in sources:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -399,14 +401,14 @@ def _call(name, method, group_model, treedef, leaves, extras=()):
 
 def _unique_rows(leaves, fields):
     """Indices of the distinct rows of the named fields, and each point's row."""
-    cols = [leaves[_LEAVES.index(f)].reshape(leaves[0].shape[0], -1) for f in fields]
+    cols = [leaves[LEAVES.index(f)].reshape(leaves[0].shape[0], -1) for f in fields]
     _, first, inverse = np.unique(np.concatenate(cols, axis=1), axis=0, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
 
 
 def _stage_input(leaves, fields, rows):
     """The leaves of ``rows``, NaN in every field a stage must not read."""
-    return [x[rows] if f in fields else np.full_like(x[rows], np.nan) for f, x in zip(_LEAVES, leaves, strict=True)]
+    return [x[rows] if f in fields else np.full_like(x[rows], np.nan) for f, x in zip(LEAVES, leaves, strict=True)]
 
 
 def _risks_staged(leaves, treedef, group_model):
@@ -433,7 +435,7 @@ def _leaves(problem: Problem):
 
 
 def _describe(problem: Problem) -> str:
-    return ", ".join(f"{k}={float(getattr(problem, k)):.6g}" for k in _SCALARS)
+    return ", ".join(f"{k}={float(getattr(problem, k)):.6g}" for k in SCALARS)
 
 
 def _check(quantity: str, method: str, on_error: str) -> None:
@@ -527,8 +529,8 @@ def evaluate_grid(
     """
     _check(quantity, method, on_error)
     for name, values in grids.items():
-        if name not in _SCALARS:
-            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(_SCALARS)})")
+        if name not in SCALARS:
+            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(SCALARS)})")
         check_scalar(name, values)
     names = sorted(grids)
     arrays = np.broadcast_arrays(*(np.asarray(grids[k], dtype=np.float64) for k in names))
@@ -537,7 +539,7 @@ def evaluate_grid(
     m = int(np.prod(shape))
     base, treedef = _leaves(problem)
     stacked = [
-        flat[f] if f in flat else np.broadcast_to(leaf, (m, *leaf.shape)) for f, leaf in zip(_LEAVES, base, strict=True)
+        flat[f] if f in flat else np.broadcast_to(leaf, (m, *leaf.shape)) for f, leaf in zip(LEAVES, base, strict=True)
     ]
 
     def describe(i: int) -> str:

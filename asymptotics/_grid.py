@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2s.problem import _SCALARS, Problem, ProblemError, check_scalar
+from w2s.problem import SCALARS, Problem, ProblemError, check_scalar
 
 __all__ = ["on_grid", "batched", "CHUNK"]
 
@@ -56,8 +56,8 @@ def on_grid(fn: Callable, problem: Problem, **grids: Any):
         ``fn``'s output with the broadcast grid shape prepended to every leaf.
     """
     for name, values in grids.items():
-        if name not in _SCALARS:
-            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(_SCALARS)})")
+        if name not in SCALARS:
+            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(SCALARS)})")
         check_scalar(name, values)
     names = tuple(sorted(grids))
     arrays = np.broadcast_arrays(*(np.asarray(grids[k], dtype=np.float64) for k in names))

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from w2s.moments import projection, student_moment, teacher_moment
 from w2s.problem import Problem
-
-from ._moments import projection, student_moment, teacher_moment
 
 __all__ = [
     "printed_teacher_risk",

@@ -54,7 +54,7 @@ def _embed(M: sp.Matrix) -> sp.Matrix:
 
 
 def moment_matrices(model: str, eta) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
-    """(M_eta, K_eta, E_eta w psi^T) from G = E[1; xi][1; xi]^T, as in asymptotics._moments."""
+    """(M_eta, K_eta, E_eta w psi^T) from G = E[1; xi][1; xi]^T, as in w2s.moments."""
     G = sp.zeros(4, 4)
     G[0, 0] = 1
     law = group_law(model)

@@ -35,10 +35,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import simulate
-from asymptotics._moments import student_moment, teacher_moment
 from simulate import _random
 from simulate._trial import _trial_jit, config
 from w2s import Problem
+from w2s.moments import student_moment, teacher_moment
 
 from ._harness import median_time
 

@@ -1,13 +1,12 @@
 """(a) The exact theory against the simulator (slow; the full table is
-``python -m asymptotics.validation``, written into docs/theory.md)."""
+``python -m w2s.validation``, written into docs/theory.md)."""
 
 import numpy as np
 import pytest
 
 import asymptotics as A
 import simulate
-from asymptotics import validation
-from w2s import Problem
+from w2s import Problem, validation
 
 pytestmark = pytest.mark.slow
 

@@ -23,9 +23,19 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["GROUP_MODELS", "FIELDS", "Problem", "ProblemError", "load_problem", "parse_value"]
-
 from .groups import LAWS, GroupLaw, group_law
+
+__all__ = [
+    "GROUP_MODELS",
+    "FIELDS",
+    "LEAVES",
+    "SCALARS",
+    "Problem",
+    "ProblemError",
+    "check_scalar",
+    "load_problem",
+    "parse_value",
+]
 
 GROUP_MODELS = tuple(LAWS)  # the built-in group models (w2s.groups); the registry may hold more
 
@@ -48,8 +58,8 @@ FIELDS = (
     "d_z",
 )
 _STATIC = ("group_model", "d_z")
-_LEAVES = tuple(f for f in FIELDS if f not in _STATIC)
-_SCALARS = (
+LEAVES = tuple(f for f in FIELDS if f not in _STATIC)
+SCALARS = (
     "sigma_y2",
     "signal",
     "sigma_xi2",
@@ -144,7 +154,7 @@ class Problem:
     group_model: str = "mixture"
 
     def __post_init__(self) -> None:
-        if any(not _is_concrete(getattr(self, f)) for f in _LEAVES):
+        if any(not _is_concrete(getattr(self, f)) for f in LEAVES):
             return  # built inside a transformation: values are abstract, nothing to check
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
         try:
@@ -154,7 +164,7 @@ class Problem:
         if isinstance(self.d_z, bool) or not isinstance(self.d_z, (int, np.integer)) or self.d_z < 1:
             raise ProblemError(f"d_z: must be a positive integer, got {self.d_z!r}")
         set_("d_z", int(self.d_z))
-        for name in _SCALARS:
+        for name in SCALARS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
                 raise ProblemError(f"{name}: must be a number, got {value!r}")
@@ -366,18 +376,18 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
 
 
 def _flatten(prob: Problem):
-    return tuple(getattr(prob, f) for f in _LEAVES), (prob.group_model, prob.d_z)
+    return tuple(getattr(prob, f) for f in LEAVES), (prob.group_model, prob.d_z)
 
 
 def _flatten_with_keys(prob: Problem):
-    children = tuple((jax.tree_util.GetAttrKey(f), getattr(prob, f)) for f in _LEAVES)
+    children = tuple((jax.tree_util.GetAttrKey(f), getattr(prob, f)) for f in LEAVES)
     return children, (prob.group_model, prob.d_z)
 
 
 def _unflatten(aux, children) -> Problem:
     # Bypass __init__: leaves may be tracers, axis specs or None inside transformations.
     obj = object.__new__(Problem)
-    for f, v in zip(_LEAVES, children, strict=True):
+    for f, v in zip(LEAVES, children, strict=True):
         object.__setattr__(obj, f, v)
     object.__setattr__(obj, "group_model", aux[0])
     object.__setattr__(obj, "d_z", aux[1])

@@ -37,8 +37,8 @@ from ._pipeline import (
     probes,
     run_w2s,
 )
-from ._text_features import tweet_features
-from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets
+from ._text_features import feature_path, tweet_features
+from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets, raw_counts, read_corpus
 from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
@@ -53,10 +53,13 @@ __all__ = [
     "TWEET_SIZES",
     "TweetData",
     "encode",
+    "feature_path",
     "is_airline",
     "load_minilm",
     "load_tweets",
     "probes",
+    "raw_counts",
+    "read_corpus",
     "tokenize",
     "tweet_features",
     "BACKBONES",

@@ -112,6 +112,16 @@ def read_corpus() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     return tuple(texts), np.array(ys, np.int32), np.array(as_, np.int32)
 
 
+def raw_counts() -> dict[tuple[str, bool], int]:
+    """Rows of the raw corpus file per (sentiment, addresses an airline), before de-duplication."""
+    raw = _read_checked(csv_path(), CSV_SHA256).decode("latin-1")
+    counts: dict[tuple[str, bool], int] = {}
+    for r in csv.DictReader(io.StringIO(raw, newline="")):
+        k = (r["sentiment"], is_airline(r["text"]))
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class TweetData:
     """The used tweets of one size and their fixed test / pool split.

@@ -45,12 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_grid(item: str) -> tuple[str, list[float]]:
     """``'eta_u=0:1:5'`` -> ``('eta_u', [0, .25, .5, .75, 1])``; ``'nu=0.1,0.5'`` -> ``('nu', [0.1, 0.5])``."""
     from w2s.cli import InputError
-    from w2s.problem import _SCALARS
+    from w2s.problem import SCALARS
 
     name, sep, text = item.partition("=")
     name = name.strip()
-    if not sep or name not in _SCALARS:
-        raise InputError(f"--grid: expected FIELD=VALUES with FIELD one of {', '.join(_SCALARS)}, got {item!r}")
+    if not sep or name not in SCALARS:
+        raise InputError(f"--grid: expected FIELD=VALUES with FIELD one of {', '.join(SCALARS)}, got {item!r}")
     try:
         if ":" in text:
             start, stop, num = text.split(":")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from w2s.problem import Problem
+from .problem import Problem
 
 
 def shift_weight(problem: Problem, eta):
