@@ -12,7 +12,7 @@ baseline = ``tracemalloc`` peak of one baseline trial (NumPy allocations).
 
 Both sides must draw the ``(n + N) d_z`` Gaussian entries of z, so each row also reports the
 *sampling floor*: ``baseline_sampling_s`` (NumPy drawing those normals, float64, as the baseline
-does) and ``ours_sampling_s`` (our sampler, float32, :mod:`simulate._random`). No exact trial can
+does) and ``ours_sampling_s`` (our sampler, float32, :func:`simulate.normal`). No exact trial can
 beat the baseline by more than ``baseline_s / ours_sampling_s`` (``ratio_cap``), however fast its
 solver.
 
@@ -35,8 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import simulate
-from simulate import _random
-from simulate._trial import _trial_jit, config
+from simulate import config, trial_program
 from w2s import Problem
 from w2s.moments import student_moment, teacher_moment
 
@@ -105,7 +104,7 @@ def time_ours(problem: Problem, repeats: int) -> dict:
 
 def _compile(problem, key, cfg):
     t0 = time.perf_counter()
-    compiled = _trial_jit.lower(problem, key, cfg, TOL, MAXITER).compile()
+    compiled = trial_program.lower(problem, key, cfg, TOL, MAXITER).compile()
     return compiled, time.perf_counter() - t0
 
 
@@ -121,7 +120,7 @@ def time_baseline(problem: Problem, repeats: int) -> dict:
 
 def _sampler(rows: int, d: int, fast: bool):
     if fast:
-        return jax.jit(lambda k: _random.normal(k, (rows, d), jnp.float32))
+        return jax.jit(lambda k: simulate.normal(k, (rows, d), jnp.float32))
     return jax.jit(lambda k: jax.random.normal(k, (rows, d), jnp.float32))
 
 
@@ -148,7 +147,7 @@ def sampling_normals() -> dict:
         "ours_s": ours,
         "baseline_s": base,
         "ratio": base / ours,
-        "notes": f"{rows} x {d} float32 normals ({rows * d / 1e6:.1f} M): simulate._random.normal (unrolled "
+        "notes": f"{rows} x {d} float32 normals ({rows * d / 1e6:.1f} M): simulate.normal (unrolled "
         f"Threefry, {rows * d / ours / 1e6:.0f} M/s) vs jax.random.normal ({rows * d / base / 1e6:.0f} M/s), "
         "identical output",
     }

@@ -10,6 +10,7 @@ paper-scale trial (d_z = 2048) never forms the n x d_z p_T design.
 
 import w2s  # noqa: F401  (enables float64 before any array is made)
 
+from ._random import normal
 from ._sampling import Design, group_map, materialise, sample_group_features, student_design, teacher_design
 from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SolveInfo, dense_ridge, kron_rows, pcg, ridge_fit
 from ._trial import (
@@ -26,6 +27,7 @@ from ._trial import (
     fit_pure,
     risks,
     trial,
+    trial_program,
 )
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "group_map",
     "kron_rows",
     "materialise",
+    "normal",
     "pcg",
     "ridge_fit",
     "risks",
@@ -55,4 +58,5 @@ __all__ = [
     "student_design",
     "teacher_design",
     "trial",
+    "trial_program",
 ]

@@ -183,8 +183,9 @@ def risks(problem: Problem, fit: Fit) -> dict[str, jax.Array]:
 
 
 @functools.partial(jax.jit, static_argnames="cfg")
-def _trial_jit(problem: Problem, key: jax.Array, cfg: Config, tol, maxiter):
-    # One compiled function serves fit, trial and estimate (compiling is the slow part on CPU).
+def trial_program(problem: Problem, key: jax.Array, cfg: Config, tol, maxiter):
+    """``(fit, risks)`` of one trial: the one compiled function behind :func:`fit`, :func:`trial` and
+    :func:`estimate` (compiling is the slow part on CPU); ``cfg`` (:func:`config`) is static."""
     f = fit_pure(problem, key, cfg, tol, maxiter)
     return f, risks(problem, f)
 
@@ -202,7 +203,7 @@ def fit(
     Does not raise on non-convergence (inspect the infos); :func:`trial` and :func:`estimate` do.
     """
     _check_solver(tol, maxiter)
-    return _trial_jit(problem, key, config(problem, cache_bytes=cache_bytes), float(tol), int(maxiter))[0]
+    return trial_program(problem, key, config(problem, cache_bytes=cache_bytes), float(tol), int(maxiter))[0]
 
 
 def _check(info: SolveInfo, role: str, tol: float, maxiter: int, trial_index=None) -> None:
@@ -234,7 +235,7 @@ def trial(
     Raises :class:`SolveError` if a solve missed its residual target.
     """
     _check_solver(tol, maxiter)
-    f, out = _trial_jit(problem, key, config(problem, cache_bytes=cache_bytes), float(tol), int(maxiter))
+    f, out = trial_program(problem, key, config(problem, cache_bytes=cache_bytes), float(tol), int(maxiter))
     _check(f.teacher_info, "teacher", tol, maxiter)
     _check(f.student_info, "student", tol, maxiter)
     return out
@@ -288,7 +289,7 @@ def estimate(
     try:
         with tqdm(total=trials, disable=not progress, desc="w2s simulate", unit="trial", file=sys.stderr) as bar:
             for r in range(trials):
-                f, out = _trial_jit(problem, keys[r], cfg, float(tol), int(maxiter))
+                f, out = trial_program(problem, keys[r], cfg, float(tol), int(maxiter))
                 outs.append(out)
                 infos.append((f.teacher_info, f.student_info))
                 if progress:

@@ -13,7 +13,10 @@ import argparse
 import importlib
 import sys
 
+from .commands import InputError
 from .problem import ProblemError
+
+__all__ = ["COMMANDS", "InputError", "main"]
 
 # name -> (module, one-line help). Register new commands here.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -25,10 +28,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deep": ("w2s.commands.deep", "W2S and Enhanced-W2S with frozen backbones on airline tweets or coloured digits"),
     "claims": ("w2s.commands.claims", "each of the paper's claims checked over a parameter box (docs/claims.md)"),
 }
-
-
-class InputError(ValueError):
-    """Bad command-line input: reported as one line with exit code 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,8 +66,4 @@ def build_parser_for(argv: list[str]) -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, so that `python -m w2s.cli` catches the same InputError
-    # class the command modules raise (this file's copy as __main__ would be a different class).
-    from w2s.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

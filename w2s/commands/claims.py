@@ -55,7 +55,7 @@ def _persistent_compilation_cache() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from w2s.cli import InputError
+    from w2s.commands import InputError
 
     if args.seed is not None and not 0 <= args.seed < 2**63:
         raise InputError(f"--seed: must be an integer in [0, 2^63), got {args.seed}")

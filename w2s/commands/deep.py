@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import simulate.deep as deep
-    from w2s.cli import InputError
+    from w2s.commands import InputError
 
     if args.list_pairs:
         for name, info in deep.DATASETS.items():

@@ -60,7 +60,7 @@ def command(host: str, port: int, methods: str | None = None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from w2s.cli import InputError
+    from w2s.commands import InputError
 
     if args.methods:
         import asymptotics

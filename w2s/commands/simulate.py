@@ -23,7 +23,7 @@ def add_trial_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_trial_arguments(args: argparse.Namespace) -> None:
-    from w2s.cli import InputError
+    from w2s.commands import InputError
 
     if args.trials < 2:
         raise InputError(f"--trials: must be >= 2 (a standard error needs two trials), got {args.trials}")
