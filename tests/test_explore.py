@@ -31,6 +31,7 @@ import asymptotics
 from w2s import explore
 from w2s.cli import main
 from w2s.commands import explore as explore_command
+from w2s.markers import write_between
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -182,7 +183,6 @@ def test_slider_moves_never_recompile():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif("exact" not in asymptotics.METHODS, reason='no "exact" method registered')
 def test_exact_method_never_recompiles_and_matches_its_risks():
     """The app's default configuration: the exact method shown, every other form compared."""
     seconds = _check_no_recompilation("exact", None, moves=6)
@@ -473,13 +473,12 @@ def test_default_app_in_the_browser(tmp_path):
     """The app as `w2s explore` serves it: every registered method, "exact" shown if present."""
     with _serve(tmp_path / "server.log") as url, _browse(url, timeout_s=600) as pg:
         _drive(pg, tmp_path, explore.default_method(), docs=os.environ.get("W2S_UPDATE_DOCS") == "1")
-        if explore.simulation_available():
-            pg.get_by_role("button", name="quick simulation").click()
-            pg.wait_for_selector("#w2s-sim", timeout=300_000)
-            assert re.fullmatch(r"[+-]\d\.\d{4} ± \d\.\d{4}", pg.locator("#w2s-sim").inner_text())
-            pg.screenshot(path=str(tmp_path / "explore_simulation.png"), full_page=True)
-            if os.environ.get("W2S_UPDATE_DOCS") == "1":  # the README's picture: the default app
-                pg.screenshot(path=str(ROOT / "docs" / "explore.png"), full_page=True)
+        pg.get_by_role("button", name="quick simulation").click()
+        pg.wait_for_selector("#w2s-sim", timeout=300_000)
+        assert re.fullmatch(r"[+-]\d\.\d{4} ± \d\.\d{4}", pg.locator("#w2s-sim").inner_text())
+        pg.screenshot(path=str(tmp_path / "explore_simulation.png"), full_page=True)
+        if os.environ.get("W2S_UPDATE_DOCS") == "1":  # the README's picture: the default app
+            pg.screenshot(path=str(ROOT / "docs" / "explore.png"), full_page=True)
 
 
 def _drive(pg, tmp_path: Path, method: str, *, docs: bool) -> None:
@@ -527,14 +526,11 @@ def _expected_gain(method: str, **changes) -> float:
 
 
 def _update_docs(pg, method: str, median: float, worst: float, moves: int, other: float) -> None:
-    """Write the measured times between ``<!-- timing-METHOD -->`` markers of docs/explore.md."""
-    md = ROOT / "docs" / "explore.md"
+    """Write the measured times between the ``timing-METHOD`` markers of docs/explore.md."""
     line = (
-        f"<!-- timing-{method} -->"
-        + ("With every method, exact shown (the default)" if method == "exact" else f"With `--methods {method}`")
+        ("With every method, exact shown (the default)" if method == "exact" else f"With `--methods {method}`")
         + f": a slider update takes **{1e3 * median:.0f} ms** from the key press to the new gain in the page "
         f"(eta_u slider, median of {moves} moves, slowest {1e3 * worst:.0f} ms); an eta_t move, which recomputes "
-        f"the phase diagram too, took {1e3 * other:.0f} ms.<!-- /timing-{method} -->"
+        f"the phase diagram too, took {1e3 * other:.0f} ms."
     )
-    text = md.read_text()
-    md.write_text(re.sub(rf"<!-- timing-{method} -->.*?<!-- /timing-{method} -->", lambda _: line, text, flags=re.S))
+    write_between(ROOT / "docs" / "explore.md", f"timing-{method}", line)

@@ -204,9 +204,6 @@ def test_local_dask_cluster_matches_in_process(tmp_path):
 
 @pytest.mark.slow
 def test_local_dask_cluster_matches_in_process_simulator(tmp_path):
-    simulate = pytest.importorskip("simulate")
-    if not hasattr(simulate, "estimate"):
-        pytest.skip("simulate.estimate has not landed")
     base = Problem.from_scalars(p_T=3, p_S=2, mu_T2=4.0, eta_l=0.1, gamma=0.25, nu=0.25, d_z=16)
     cells = grid_cells([base.replace(eta_u=e) for e in (0.1, 0.5)], trials=2, seed=0)
     local = run(cells, tmp_path / "local", progress=False)

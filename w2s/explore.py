@@ -48,7 +48,6 @@ __all__ = [
     "plots_html",
     "problem_from",
     "quick_simulation",
-    "simulation_available",
     "summary_html",
     "warmup",
 ]
@@ -67,8 +66,8 @@ _EXTRAS = "_printed_extras"  # eta_u* and failure threshold of the printed forms
 
 
 def default_method() -> str:
-    """The method the explorer shows by default: ``"exact"`` where registered, else ``"paper"``."""
-    return "exact" if "exact" in asymptotics.METHODS else "paper"
+    """The method the explorer shows by default: :data:`asymptotics.DEFAULT_METHOD` (``"exact"``)."""
+    return asymptotics.DEFAULT_METHOD
 
 
 def forms() -> tuple[str, ...]:
@@ -367,15 +366,6 @@ def warmup(
 
 
 # ------------------------------------------------------------------------------ simulation
-
-
-def simulation_available() -> bool:
-    """Whether the Monte-Carlo package (``simulate.estimate``) is importable."""
-    try:
-        import simulate
-    except ImportError:
-        return False
-    return hasattr(simulate, "estimate")
 
 
 def quick_simulation(problem: Problem, *, trials: int = 16, d_z: int = 64, seed: int = 0) -> dict[str, float]:

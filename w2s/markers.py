@@ -35,11 +35,15 @@ def check_markers(path: str | Path, name: str) -> str:
 
 
 def write_between(path: str | Path, name: str, body: str) -> None:
-    """Replace what lies between the block's markers in ``path`` with ``body`` (atomically)."""
+    """Replace what lies between the block's markers in ``path`` with ``body`` (atomically); the block
+    keeps its own lines (markers on lines of their own) unless it sat inside one line and ``body`` is one line."""
     path = Path(path)
     text = check_markers(path, name)
     begin, end = markers(name)
     start, stop = text.index(begin) + len(begin), text.index(end)
+    body = body.strip("\n")
+    # A block written inside a line (no line break between its markers) stays inside its line.
+    sep = "" if "\n" not in text[start:stop] and "\n" not in body else "\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text[:start] + "\n" + body.strip("\n") + "\n" + text[stop:])
+    tmp.write_text(text[:start] + sep + body + sep + text[stop:])
     os.replace(tmp, path)

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ._json import dumps, from_jsonable, to_jsonable
 from .problem import Problem
 
 __all__ = ["Cell", "Store", "cell_key", "grid_cells", "pool", "pool_by_point", "run", "DEFAULT_FN"]
@@ -63,7 +64,7 @@ class Cell:
 
 
 def _canonical(obj: Any) -> str:
-    return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"))
+    return dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 def _fn_name(fn: str | Callable) -> str:
@@ -135,7 +136,7 @@ class Store:
     def get(self, key: str) -> dict | None:
         """The record for ``key``, or None when the cell has not finished."""
         try:
-            return json.loads(self.path(key).read_text())
+            return from_jsonable(json.loads(self.path(key).read_text()))
         except FileNotFoundError:
             return None
 
@@ -143,7 +144,7 @@ class Store:
         """Write ``record`` to a temporary file and rename it into place (atomic on POSIX)."""
         tmp = self.root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
         with open(tmp, "w") as f:
-            f.write(json.dumps(_jsonable(record), indent=1, sort_keys=True))
+            f.write(dumps(record, indent=1, sort_keys=True))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path(key))
@@ -191,7 +192,7 @@ def _compute(fn: str | Callable, problem: dict, seed: int, trials: int) -> dict:
 
     t0 = time.perf_counter()
     result = _resolve(fn)(Problem.from_dict(problem), trials=trials, seed=seed)
-    return {"result": _jsonable(result), "seconds": time.perf_counter() - t0, "environment": _environment()}
+    return {"result": to_jsonable(result), "seconds": time.perf_counter() - t0, "environment": _environment()}
 
 
 def run(
@@ -353,19 +354,3 @@ def pool_by_point(cells: Sequence[Cell], results: Sequence[dict]) -> list[dict]:
         else:
             groups.append((key, [result]))
     return [pool(rs) for _, rs in groups]
-
-
-def _jsonable(x: Any) -> Any:
-    """Arrays and numpy/JAX scalars to plain Python, recursively (non-finite floats stay floats)."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (str, bool, int, float)) or x is None:
-        return x
-    if hasattr(x, "shape"):
-        arr = np.asarray(x)
-        return arr.tolist() if arr.ndim else arr.item()
-    if hasattr(x, "item"):
-        return x.item()
-    return x

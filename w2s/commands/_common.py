@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from typing import Any
 
-import numpy as np
+from w2s._json import dumps
 
 
 def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,20 +21,5 @@ def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def to_jsonable(x: Any) -> Any:
-    """Arrays and numpy scalars to plain Python; non-finite floats to strings 'inf'/'-inf'/'nan'."""
-    if isinstance(x, dict):
-        return {k: to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    if hasattr(x, "shape") and np.ndim(x) > 0:
-        return to_jsonable(np.asarray(x).tolist())
-    if hasattr(x, "item") and np.ndim(x) == 0:
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    return x
-
-
 def dump_json(obj: Any) -> str:
-    return json.dumps(to_jsonable(obj), indent=2)
+    return dumps(obj, indent=2)
