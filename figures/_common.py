@@ -83,15 +83,24 @@ def versions() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------- code hashes
-def sources_hash(paths: Iterable[str], root: Path = REPO) -> str:
-    """sha256 over the files ``paths`` (relative to ``root``; a directory stands for all its
-    ``.py`` files, recursively): each file's relative path and bytes."""
-    h = hashlib.sha256()
+def source_files(paths: Iterable[str], root: Path | None = None) -> list[Path]:
+    """The files ``paths`` name, relative to ``root`` (default :data:`REPO`): a directory stands
+    for all its ``.py`` files, recursively."""
+    root = REPO if root is None else root
+    files = []
     for rel in paths:
         path = root / rel
-        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            body = f.read_bytes()
-            h.update(f"{f.relative_to(root).as_posix()}\0{len(body)}\0".encode() + body)
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return files
+
+
+def sources_hash(paths: Iterable[str], root: Path | None = None) -> str:
+    """sha256 over :func:`source_files`: each file's path relative to ``root`` and its bytes."""
+    root = REPO if root is None else root
+    h = hashlib.sha256()
+    for f in source_files(paths, root):
+        body = f.read_bytes()
+        h.update(f"{f.relative_to(root).as_posix()}\0{len(body)}\0".encode() + body)
     return h.hexdigest()
 
 
