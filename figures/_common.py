@@ -175,9 +175,9 @@ def save(outputs: dict[str, Any]) -> list[Path]:
             paths.append(OUT / f"{stem}.md")
             paths[-1].write_text(out)
         elif isinstance(out, Figure):
-            for p in (OUT / f"{stem}.png", OUT / f"{stem}.pdf"):
-                out.savefig(p, dpi=150 if p.suffix == ".png" else None, bbox_inches="tight")
-                paths.append(p)
+            for path in (OUT / f"{stem}.png", OUT / f"{stem}.pdf"):
+                out.savefig(path, dpi=150 if path.suffix == ".png" else None, bbox_inches="tight")
+                paths.append(path)
             plt.close(out)
         else:
             raise TypeError(f"plot output {stem!r} is a {type(out).__name__}, not a Figure or a str")

@@ -66,7 +66,7 @@ def params(size: str) -> dict:
     import simulate.deep as deep
 
     s = SIZES[size]
-    backbones = {b: deep.BACKBONES[b].key() for p in s["pairs"] for b in deep.PAIRS[p]}
+    backbones = {b: deep.BACKBONES[b].key() for pair in s["pairs"] for b in deep.PAIRS[pair]}
     return {"sweep": s, "eta_l": ETA_L, "backbones": backbones}
 
 
@@ -126,7 +126,7 @@ def sweep(p: dict, store_root: str | os.PathLike) -> dict[str, np.ndarray]:
             bar.update()
     if bar is not None:
         bar.close()
-    backbones = sorted({b for p in s["pairs"] for b in deep.PAIRS[p]})
+    backbones = sorted({b for pair in s["pairs"] for b in deep.PAIRS[pair]})
     probes = np.array([[deep.probes("digits", b)[k] for k in ("label", "attribute")] for b in backbones])
     return {
         "backbones": np.array(backbones),

@@ -85,7 +85,7 @@ def params(size: str) -> dict:
     from simulate.deep._text_features import feature_path
 
     s = SIZES[size]
-    feats = {b: feature_path(b, s["tweets"]).name for p in s["pairs"] for b in deep.TEXT_PAIRS[p]}
+    feats = {b: feature_path(b, s["tweets"]).name for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}
     return {"sweep": s, "features": feats}
 
 
@@ -100,7 +100,7 @@ def compute(p: dict) -> dict[str, np.ndarray]:
     n, N, n_val = s["nN"]
     store = Store(cells_dir(f"{NAME}_cells"))
     t0 = time.perf_counter()
-    for b in {b for p in s["pairs"] for b in deep.TEXT_PAIRS[p]}:
+    for b in {b for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}:
         deep.tweet_features(b, s["tweets"], progress=sys.stderr.isatty())
     extract_s = time.perf_counter() - t0
     shape = (len(s["pairs"]), len(s["eta_l"]), len(s["eta_u"]), len(s["seeds"]))
@@ -143,7 +143,7 @@ def compute(p: dict) -> dict[str, np.ndarray]:
             bar.update()
     if bar is not None:
         bar.close()
-    backbones = sorted({b for p in s["pairs"] for b in deep.TEXT_PAIRS[p]}, key=list(deep.ENCODERS).index)
+    backbones = sorted({b for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}, key=list(deep.ENCODERS).index)
     probe = [deep.probes("tweets", b, size=s["tweets"]) for b in backbones]
     probes = np.array([[pr["label"], pr["attribute"]] for pr in probe])
     return {
