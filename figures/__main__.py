@@ -1,7 +1,9 @@
 """``python -m figures [--fast | --full] [--only NAME ...] [--dask ADDRESS | --workers K]``: build every figure.
 
-Simulation cells go through :mod:`w2s.sweep` (resumable: an interrupted build recomputes only
-the cells it had not finished); ``--dask``/``--workers`` run them on a Dask cluster.
+Every module in :data:`figures.FIGURES` (discovered: see :mod:`figures`) is built by
+:func:`figures._common.build`: cached data step, plot, saving. Simulation cells go through
+:mod:`w2s.sweep` (resumable: an interrupted build recomputes only the cells it had not
+finished); ``--dask``/``--workers`` run them on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -73,17 +75,17 @@ def _build(args) -> int:
         wanted = {n if n.startswith("figures.") else f"figures.{n}" for n in args.only}
         unknown = wanted - set(FIGURES)
         if unknown:
-            print(
-                f"figures: error: --only: unknown figure {sorted(unknown)[0]!r} (known: {', '.join(FIGURES)})",
-                file=sys.stderr,
-            )
+            known = ", ".join(n.split(".")[-1] for n in FIGURES)
+            bad = sorted(unknown)[0].split(".")[-1]
+            print(f"figures: error: --only: unknown figure {bad!r} (known: {known})", file=sys.stderr)
             return 2
         names = [n for n in FIGURES if n in wanted]
+    from figures import _common
+
     times = {}
     for name in names:
         t0 = time.perf_counter()
-        mod = importlib.import_module(name)
-        paths = mod.main(size_name)
+        paths = _common.build(importlib.import_module(name), size_name)
         short = name.split(".")[-1]
         times[short] = time.perf_counter() - t0
         print(f"{short:<28} {times[short]:7.1f} s  -> {', '.join(str(p) for p in paths)}")

@@ -1,17 +1,38 @@
-"""Shared plumbing for the figure scripts: sizes, the theory method, simulation through the
-sweep runner, the cache of the data step, saving.
+"""Shared plumbing for the figure modules: sizes, the theory method, simulation through the
+sweep runner, and the driver that builds a figure (cached data step, plot step, saving).
 
-Output goes to ``figures/data`` (cached data, and ``cells/``, the sweep runner's result store)
-and ``figures/out`` (PNG and PDF), or under ``$W2S_FIGURES_DIR`` when it is set.
+The figure protocol: a figure is a module of this package with a top-level ``ORDER = <int>``
+(its place in a build; :data:`figures.FIGURES` is discovered from it) and three functions,
+
+* ``params(size) -> dict``: the JSON-able parameters of its data step at ``size`` (one of
+  :data:`SIZES`);
+* ``compute(p) -> dict[str, np.ndarray]``: the data, where ``p`` is :func:`parameters`, i.e.
+  ``params(size)`` plus ``size``, ``method``, ``sim`` and ``seed``;
+* ``plot(data, p) -> dict[str, Figure | str]``: the outputs by file stem: a matplotlib Figure is
+  saved as ``OUT/stem.png`` and ``.pdf``, a string as ``OUT/stem.md``.
+
+:func:`build` runs one figure. Its data are cached in ``DATA/NAME.npz`` with a ``NAME.json``
+of the parameters, a hash of the code that computes them (:func:`code_hash`), the seconds taken
+and versions; they are reused while both parameters and hash are unchanged. The hash covers the
+figure module *without its* ``plot`` *function* (compared as a syntax tree, so comments and
+formatting do not count either), this file, and the packages the data step runs
+(:data:`SHARED_SOURCES`): restyling a plot never recomputes, a changed compute step always does.
+
+Output goes to ``figures/data`` (cached data; ``cells/HASH``, the sweep runner's result store)
+and ``figures/out`` (PNG, PDF, Markdown), or under ``$W2S_FIGURES_DIR`` when it is set.
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import os
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jax
@@ -22,6 +43,7 @@ from simulate import RISK_KEYS as SIM_KEYS  # the risks the simulator reports
 from w2s import Problem
 
 ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
 BASE = Path(os.environ["W2S_FIGURES_DIR"]) if os.environ.get("W2S_FIGURES_DIR") else ROOT
 DATA = BASE / "data"
 OUT = BASE / "out"
@@ -35,22 +57,17 @@ SIM = {
     "full": {"d_z": 2048, "trials": 16, "chunk": 4},
 }
 SEED = 20260928
-CACHE_VERSION = 4
+METHOD = "exact"  # the theory: the exact proportional limit
+THEORY_LABEL = "exact theory"
 
-# Theory: the exact proportional-limit method when it is registered, else the leading order.
-METHOD = "exact" if "exact" in asymptotics.METHODS else "paper"
-THEORY_LABEL = "exact theory" if METHOD == "exact" else "leading-order theory (exact not available)"
+# Sources (relative to the repository root; a directory means its .py files, recursively) that a
+# figure's data depend on besides its own module, and those that a simulation cell depends on
+# (simulate imports asymptotics._moments).
+SHARED_SOURCES = ("figures/_common.py", "asymptotics", "simulate", "w2s/problem.py", "w2s/sweep.py")
+SIMULATOR_SOURCES = ("simulate", "asymptotics/_moments.py", "w2s/problem.py", "w2s/sweep.py")
 
 # Where simulation cells run; set by ``python -m figures --dask/--workers``.
 RUNNER: dict[str, Any] = {"dask": None, "workers": None}
-
-
-def simulator_available() -> bool:
-    try:
-        import simulate
-    except ImportError:
-        return False
-    return callable(getattr(simulate, "estimate", None))
 
 
 def versions() -> dict[str, str]:
@@ -65,35 +82,112 @@ def versions() -> dict[str, str]:
     return {"w2s": w2s.__version__, "jax": jax.__version__, "numpy": np.__version__, "git": rev or "unknown"}
 
 
-def cached(name: str, params: dict[str, Any], compute) -> dict[str, np.ndarray]:
-    """Run ``compute()`` unless ``DATA/name.npz`` was made with the same ``params``."""
+# ------------------------------------------------------------------------------- code hashes
+def source_files(paths: Iterable[str], root: Path | None = None) -> list[Path]:
+    """The files ``paths`` name, relative to ``root`` (default :data:`REPO`): a directory stands
+    for all its ``.py`` files, recursively."""
+    root = REPO if root is None else root
+    files = []
+    for rel in paths:
+        path = root / rel
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return files
+
+
+def sources_hash(paths: Iterable[str], root: Path | None = None) -> str:
+    """sha256 over :func:`source_files`: each file's path relative to ``root`` and its bytes."""
+    root = REPO if root is None else root
+    h = hashlib.sha256()
+    for f in source_files(paths, root):
+        body = f.read_bytes()
+        h.update(f"{f.relative_to(root).as_posix()}\0{len(body)}\0".encode() + body)
+    return h.hexdigest()
+
+
+def data_source(path: str | os.PathLike) -> str:
+    """The syntax tree of a figure module without its ``plot`` function, as text: what of the
+    module the data step can depend on. Comments and formatting are not part of it."""
+    tree = ast.parse(Path(path).read_text())
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "plot")]
+    return ast.dump(tree)
+
+
+def code_hash(path: str | os.PathLike) -> str:
+    """sha256 of the code that computes a figure's data: its module at ``path`` without ``plot``
+    (:func:`data_source`) and :data:`SHARED_SOURCES`. A change to ``plot`` alone keeps it."""
+    return hashlib.sha256(f"{data_source(path)}\0{sources_hash(SHARED_SOURCES)}".encode()).hexdigest()
+
+
+def cells_dir(name: str) -> Path:
+    """``DATA/name/HASH``, a store of simulation cells named by the hash of the simulator's source
+    (:data:`SIMULATOR_SOURCES`): cells that other simulator code computed are never read back."""
+    return DATA / name / sources_hash(SIMULATOR_SOURCES)[:16]
+
+
+# ------------------------------------------------------------------------------------ driver
+def name_of(fig: ModuleType) -> str:
+    """A figure's name: its module's file name (also when run as ``python -m figures.NAME``)."""
+    return Path(fig.__file__).stem
+
+
+def parameters(fig: ModuleType, size: str) -> dict[str, Any]:
+    """``fig.params(size)`` with the driver's part: ``size``, theory ``method``, ``sim`` sizes, ``seed``."""
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r} (known: {', '.join(SIZES)})")
+    common = {"size": size, "method": METHOD, "sim": SIM[size], "seed": SEED}
+    own = fig.params(size)
+    if clash := sorted(common.keys() & own.keys()):
+        raise ValueError(f"{name_of(fig)}.params: {clash} are set by the driver")
+    return {**common, **own}
+
+
+def data(fig: ModuleType, p: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``fig.compute(p)``, or its result read back from ``DATA/NAME.npz`` when the ``.json``
+    beside it has the same parameters ``p`` and the same :func:`code_hash`."""
+    name = name_of(fig)
     DATA.mkdir(parents=True, exist_ok=True)
     npz, meta = DATA / f"{name}.npz", DATA / f"{name}.json"
-    # CACHE_VERSION: bumped when shared code changes what a data step computes.
-    key = json.dumps({**params, "cache_version": CACHE_VERSION}, sort_keys=True, default=str)
-    if npz.exists() and meta.exists() and json.loads(meta.read_text()).get("params") == json.loads(key):
-        with np.load(npz) as f:
-            return dict(f)
+    key = {"params": json.loads(json.dumps(p, sort_keys=True)), "code": code_hash(fig.__file__)}
+    if npz.exists() and meta.exists():
+        old = json.loads(meta.read_text())
+        if {k: old.get(k) for k in key} == key:
+            with np.load(npz) as f:
+                return dict(f)
     t0 = time.perf_counter()
-    data = {k: np.asarray(v) for k, v in compute().items()}
+    out = {k: np.asarray(v) for k, v in fig.compute(p).items()}
     tmp = npz.with_suffix(".tmp.npz")
-    np.savez(tmp, **data)
+    np.savez(tmp, **out)
     tmp.replace(npz)
-    meta.write_text(
-        json.dumps(
-            {"params": json.loads(key), "seconds": time.perf_counter() - t0, "versions": versions()},
-            indent=2,
-        )
-    )
-    return data
+    meta.write_text(json.dumps({**key, "seconds": time.perf_counter() - t0, "versions": versions()}, indent=2))
+    return out
 
 
-def save(fig, name: str) -> list[Path]:
+def save(outputs: dict[str, Any]) -> list[Path]:
+    """Write ``plot``'s outputs to :data:`OUT`: a Figure as ``stem.png`` and ``stem.pdf`` (then
+    closed), a string as ``stem.md``."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
     OUT.mkdir(parents=True, exist_ok=True)
-    paths = [OUT / f"{name}.png", OUT / f"{name}.pdf"]
-    for p in paths:
-        fig.savefig(p, dpi=150 if p.suffix == ".png" else None, bbox_inches="tight")
+    paths = []
+    for stem, out in outputs.items():
+        if isinstance(out, str):
+            paths.append(OUT / f"{stem}.md")
+            paths[-1].write_text(out)
+        elif isinstance(out, Figure):
+            for path in (OUT / f"{stem}.png", OUT / f"{stem}.pdf"):
+                out.savefig(path, dpi=150 if path.suffix == ".png" else None, bbox_inches="tight")
+                paths.append(path)
+            plt.close(out)
+        else:
+            raise TypeError(f"plot output {stem!r} is a {type(out).__name__}, not a Figure or a str")
     return paths
+
+
+def build(fig: ModuleType, size: str) -> list[Path]:
+    """Data (cached), plot and save one figure; returns the paths written."""
+    p = parameters(fig, size)
+    return save(fig.plot(data(fig, p), p))
 
 
 # ------------------------------------------------------------------------------------ theory
@@ -124,21 +218,17 @@ def simulate_points(problems: list[Problem], size: str, desc: str = "cells") -> 
     """Monte-Carlo means and standard errors at each problem, through the resumable sweep runner.
 
     Returns ``{quantity: (len(problems), 2) array of (mean, se)}`` for the quantities in
-    :data:`SIM_KEYS` that the simulator reports, plus ``"trials"``; empty when the simulator
-    is not available. Cells go to ``DATA/cells`` and are never recomputed.
+    :data:`SIM_KEYS`, plus ``"trials"``; empty for no problems. Cells go to
+    :func:`cells_dir` ``("cells")`` and are not recomputed while the simulator's source is unchanged.
     """
-    if not problems or not simulator_available():
+    if not problems:
         return {}
     from w2s.sweep import grid_cells, pool_by_point, run
 
     s = SIM[size]
     cells = grid_cells([q.replace(d_z=s["d_z"]) for q in problems], trials=s["trials"], seed=SEED, chunk=s["chunk"])
-    results = pool_by_point(cells, run(cells, DATA / "cells", desc=desc, **RUNNER))
-    out = {
-        k: np.array([[r[k]["mean"], r[k]["se"]] for r in results], dtype=np.float64)
-        for k in SIM_KEYS
-        if k in results[0]
-    }
+    results = pool_by_point(cells, run(cells, cells_dir("cells"), desc=desc, **RUNNER))
+    out = {k: np.array([[r[k]["mean"], r[k]["se"]] for r in results], dtype=np.float64) for k in SIM_KEYS}
     out["trials"] = np.array([r["trials"] for r in results])
     return out
 
@@ -149,19 +239,12 @@ def sim_curves(values: tuple, size: str) -> tuple:
     return values[:1] if size == "fast" else values
 
 
-def sim_params(size: str) -> dict[str, Any]:
-    """What the cached data depends on beyond a figure's own parameters."""
-    return {"method": METHOD, "simulator": simulator_available(), "sim": SIM[size], "seed": SEED}
-
-
 def errorbar(ax, x, est: np.ndarray, **kw):
     """Simulation markers with one-standard-error bars."""
     kw = {"fmt": "o", "ms": 4, "capsize": 2, "elinewidth": 1, "mfc": "white", **kw}
     return ax.errorbar(x, est[:, 0], yerr=est[:, 1], **kw)
 
 
-def sim_note(size: str, sim: dict) -> str:
-    if not sim:
-        return "simulation: not available"
-    s = SIM[size]
-    return f"markers: simulation, $d_z = {s['d_z']}$, {int(sim['trials'][0])} trials, ±1 s.e."
+def sim_note(p: dict[str, Any], trials: np.ndarray) -> str:
+    """The caption of the simulation markers at the parameters ``p``."""
+    return f"markers: simulation, $d_z = {p['sim']['d_z']}$, {int(trials[0])} trials, ±1 s.e."

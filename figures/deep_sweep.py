@@ -5,8 +5,9 @@ accuracy) in the paper's two mismatch settings (eta_l, eta_u) = (eta_o, 0.5) and
 
 Coloured digits, frozen weak/strong backbones, linear heads (simulate.deep, docs/deep.md).
 Each configuration (pair, eta_l, eta_u, n, N, seed) is one cell of a resumable store
-(``w2s.sweep.Store`` under ``figures/data/deep_cells``): an interrupted sweep recomputes nothing
-that finished. The figure's data step is cached as usual (``figures._common.cached``).
+(``w2s.sweep.Store`` under ``figures/data/deep_cells/HASH``, named by the simulator's source,
+``figures._common.cells_dir``): an interrupted sweep recomputes nothing that finished. The
+figure's data step is cached as every figure's is (``figures._common.data``).
 
 ``python -m figures.deep_sweep [--size fast|default|full] [--fresh]`` runs the sweep alone,
 prints its wall time, device and the remedy table; ``--fresh`` uses an empty store (timing).
@@ -16,16 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._common import DATA, OUT, cached, save
+from ._common import cells_dir, parameters
 
 NAME = "deep_sweep"
+ORDER = 70
 ETA_O = 0.1  # simulate.deep.ETA_O, the benchmark's natural minority fraction
 SIZES = {
     "fast": dict(pairs=("mlp-tiny/mlp-wide",), eta_u=(0.0, 0.1, 0.5, 1.0), nN=((100, 400),), seeds=(0,), steps=150),
@@ -60,15 +62,28 @@ def _cell_key(config: dict, seed: int, backbones: list[str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def compute(size: str, store_root: Path | None = None) -> dict[str, np.ndarray]:
+def params(size: str) -> dict:
+    import simulate.deep as deep
+
+    s = SIZES[size]
+    backbones = {b: deep.BACKBONES[b].key() for pair in s["pairs"] for b in deep.PAIRS[pair]}
+    return {"sweep": s, "eta_l": ETA_L, "backbones": backbones}
+
+
+def compute(p: dict) -> dict[str, np.ndarray]:
     """Run (or read back) every cell; ``results[pair, eta_l, nN, eta_u, seed, field]``."""
+    return sweep(p, cells_dir("deep_cells"))
+
+
+def sweep(p: dict, store_root: str | os.PathLike) -> dict[str, np.ndarray]:
+    """:func:`compute` with the cells in the store at ``store_root``."""
     import jax
 
     import simulate.deep as deep
     from w2s.sweep import Store
 
-    s = SIZES[size]
-    store = Store(store_root if store_root is not None else DATA / "deep_cells")
+    s = p["sweep"]
+    store = Store(store_root)
     shape = (len(s["pairs"]), len(ETA_L), len(s["nN"]), len(s["eta_u"]), len(s["seeds"]))
     out = np.full((*shape, len(FIELDS)), np.nan)
     todo = list(np.ndindex(*shape))
@@ -111,7 +126,7 @@ def compute(size: str, store_root: Path | None = None) -> dict[str, np.ndarray]:
             bar.update()
     if bar is not None:
         bar.close()
-    backbones = sorted({b for p in s["pairs"] for b in deep.PAIRS[p]})
+    backbones = sorted({b for pair in s["pairs"] for b in deep.PAIRS[pair]})
     probes = np.array([[deep.probes("digits", b)[k] for k in ("label", "attribute")] for b in backbones])
     return {
         "backbones": np.array(backbones),
@@ -200,7 +215,7 @@ def trend_table(data) -> str:
     return "\n".join(rows)
 
 
-def plot(data):
+def plot(data, p: dict) -> dict:
     pairs, eta_u, nN = data["pairs"], data["eta_u"], data["nN"]
     fig, axes = plt.subplots(
         len(pairs), 4, figsize=(13, 2.7 * len(pairs) + 0.6), sharex=True, squeeze=False, constrained_layout=True
@@ -243,36 +258,16 @@ def plot(data):
         rf"(average accuracy at $\eta_t = 0.5$; {len(data['seeds'])} seeds, ±1 s.e.)",
         fontsize=10,
     )
-    return fig
-
-
-def main(size: str = "default"):
-    import simulate.deep as deep
-
-    s = SIZES[size]
-    backbones = {b: deep.BACKBONES[b].key() for p in s["pairs"] for b in deep.PAIRS[p]}
-    params = {
-        "size": size,
-        "sweep": s,
-        "eta_l": ETA_L,
-        "backbones": backbones,
-        "config": "defaults; (p, q) validated; probes",
-    }
-    data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    table = OUT / f"{NAME}_tables.md"
     nN = [tuple(map(int, x)) for x in data["nN"]]
-    table.write_text(
-        f"# Deep path, size {size!r}\n\n"
+    tables = (
+        f"# Deep path, size {p['size']!r}\n\n"
         f"## Linear probes (test accuracy, both colours; chance 0.5)\n\n{probe_table(data)}\n\n"
         "## Remedy: Enhanced-W2S vs W2S (relative improvement, %)\n\n"
         f"(p, q) chosen on a validation split per cell; mean ± s.e. over (n, N) in {nN} "
         f"and seeds {[int(x) for x in data['seeds']]}; accuracies averaged likewise.\n\n{remedy_table(data)}\n\n"
         f"## Trend: W2S gain against eta_u\n\n{trend_table(data)}\n"
     )
-    return [*paths, table]
+    return {NAME: fig, f"{NAME}_tables": tables}
 
 
 def _cli(argv=None) -> int:
@@ -289,8 +284,9 @@ def _cli(argv=None) -> int:
     import jax
 
     t0 = time.perf_counter()
+    p = parameters(sys.modules[__name__], args.size)
     with tempfile.TemporaryDirectory() as tmp:
-        data = compute(args.size, Path(tmp) if args.fresh else None)
+        data = sweep(p, tmp if args.fresh else cells_dir("deep_cells"))
     wall = time.perf_counter() - t0
     cells = int(np.prod(data["results"].shape[:-1]))
     print(

@@ -15,7 +15,8 @@ n = 200, N = 2000, n_val = 400, (p, q) chosen on the validation split). Diagnost
   with (p, q) chosen on the validation split (elsewhere in the grid Enhanced-W2S runs at the
   fixed (p, q) = :data:`FIXED_PQ` only, to save time; no table uses those cells).
 
-Each (pair, eta_l, eta_u, seed) is one cell of a resumable store (``figures/data/deep_tweets_cells``).
+Each (pair, eta_l, eta_u, seed) is one cell of a resumable store (``figures/data/deep_tweets_cells/HASH``,
+named by the simulator's source).
 ``python -m figures.deep_tweets [--size fast|default|full] [--write-docs]`` runs the sweep alone
 and prints the tables; ``--write-docs`` puts them into docs/deep.md between its markers.
 """
@@ -31,9 +32,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._common import DATA, OUT, cached, save
+from . import _common
+from ._common import cells_dir
 
 NAME = "deep_tweets"
+ORDER = 80
 ETA_O = 0.1
 ETA_L = (0.1, 0.3, 0.5)
 # eta_u: 0, 0.05, 0.1, ..., 0.9, 0.95, 1 (0.05 and 0.95 give eta_l = 0.1 two points on its left)
@@ -77,18 +80,27 @@ def _pairs():
     return deep.TEXT_PAIRS
 
 
-def compute(size: str, store_root: Path | None = None) -> dict[str, np.ndarray]:
+def params(size: str) -> dict:
+    import simulate.deep as deep
+    from simulate.deep._text_features import feature_path
+
+    s = SIZES[size]
+    feats = {b: feature_path(b, s["tweets"]).name for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}
+    return {"sweep": s, "features": feats}
+
+
+def compute(p: dict) -> dict[str, np.ndarray]:
     """Run (or read back) every cell; ``results[pair, eta_l, eta_u, seed, field]`` and the probes."""
     import jax
 
     import simulate.deep as deep
     from w2s.sweep import Store
 
-    s = SIZES[size]
+    s = p["sweep"]
     n, N, n_val = s["nN"]
-    store = Store(store_root if store_root is not None else DATA / f"{NAME}_cells")
+    store = Store(cells_dir(f"{NAME}_cells"))
     t0 = time.perf_counter()
-    for b in {b for p in s["pairs"] for b in deep.TEXT_PAIRS[p]}:
+    for b in {b for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}:
         deep.tweet_features(b, s["tweets"], progress=sys.stderr.isatty())
     extract_s = time.perf_counter() - t0
     shape = (len(s["pairs"]), len(s["eta_l"]), len(s["eta_u"]), len(s["seeds"]))
@@ -131,7 +143,7 @@ def compute(size: str, store_root: Path | None = None) -> dict[str, np.ndarray]:
             bar.update()
     if bar is not None:
         bar.close()
-    backbones = sorted({b for p in s["pairs"] for b in deep.TEXT_PAIRS[p]}, key=list(deep.ENCODERS).index)
+    backbones = sorted({b for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}, key=list(deep.ENCODERS).index)
     probe = [deep.probes("tweets", b, size=s["tweets"]) for b in backbones]
     probes = np.array([[pr["label"], pr["attribute"]] for pr in probe])
     return {
@@ -291,7 +303,7 @@ def tables(data) -> str:
     )
 
 
-def plot(data):
+def plot(data, p: dict) -> dict:
     pairs, eu, els = data["pairs"], data["eta_u"], data["eta_l"]
     fig, axes = plt.subplots(len(pairs), 5, figsize=(18, 3.3 * len(pairs) + 0.6), squeeze=False,
                              constrained_layout=True)  # fmt: skip
@@ -351,26 +363,7 @@ def plot(data):
         r"$\eta_u - \eta_l$)",
         fontsize=10,
     )
-    return fig
-
-
-def _params(size: str) -> dict:
-    import simulate.deep as deep
-    from simulate.deep._text_features import feature_path
-
-    s = SIZES[size]
-    feats = {b: feature_path(b, s["tweets"]).name for p in s["pairs"] for b in deep.TEXT_PAIRS[p]}
-    return {"size": size, "sweep": s, "features": feats, "grid": [deep.P_GRID, deep.Q_GRID], "fields": FIELDS}
-
-
-def main(size: str = "default"):
-    data = cached(NAME, _params(size), lambda: compute(size))
-    fig = plot(data)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    table = OUT / f"{NAME}_tables.md"
-    table.write_text(f"# Deep path on airline tweets, size {size!r}\n\n{tables(data)}")
-    return [*paths, table]
+    return {NAME: fig, f"{NAME}_tables": f"# Deep path on airline tweets, size {p['size']!r}\n\n{tables(data)}"}
 
 
 def write_docs(text: str, docs: Path = DOCS) -> None:
@@ -395,7 +388,8 @@ def _cli(argv=None) -> int:
     import jax
 
     t0 = time.perf_counter()
-    data = cached(NAME, _params(args.size), lambda: compute(args.size))
+    me = sys.modules[__name__]
+    data = _common.data(me, _common.parameters(me, args.size))
     wall = time.perf_counter() - t0
     cells = int(np.prod(data["results"].shape[:-1]))
     head = (

@@ -21,9 +21,10 @@ from matplotlib.lines import Line2D
 
 from w2s import Problem
 
-from ._common import METHOD, THEORY_LABEL, cached, save, theory
+from ._common import THEORY_LABEL, theory
 
 NAME = "failure"
+ORDER = 40
 ETA = dict(eta_l=0.5, eta_t=0.5, eta_u=0.5 + math.sqrt(0.08))
 GAMMA, NU = 0.1, 0.05
 P_T = tuple(range(2, 10))  # gamma_z p_T <= 0.9, below the teacher's interpolation threshold
@@ -31,9 +32,14 @@ FAST_P_T = (2, 9)  # each p_T is a new shape for the theory (a compilation)
 MODELS = ("mixture", "mean-shift")
 
 
-def compute(size: str) -> dict[str, np.ndarray]:
-    sep = np.linspace(0.0, 120.0, 13 if size == "fast" else 121)
-    p_Ts = FAST_P_T if size == "fast" else P_T
+def params(size: str) -> dict:
+    fast = size == "fast"
+    return {"eta": ETA, "gamma": GAMMA, "nu": NU, "p_T": FAST_P_T if fast else P_T, "separations": 13 if fast else 121}
+
+
+def compute(p: dict) -> dict[str, np.ndarray]:
+    sep = np.linspace(0.0, 120.0, p["separations"])
+    p_Ts = p["p_T"]
     out = {"separation": sep, "p_T": np.array(p_Ts)}
     for model in MODELS:
         rows = []
@@ -56,7 +62,7 @@ def boundary(sep: np.ndarray, gain: np.ndarray) -> float:
     return float(sep[i - 1] + (sep[i] - sep[i - 1]) * gain[i - 1] / (gain[i - 1] - gain[i]))
 
 
-def plot(data: dict[str, np.ndarray]):
+def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     sep, p_T = data["separation"], data["p_T"]
     gains = [data[m.replace("-", "_")] for m in MODELS]
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-1.0, vmax=1.0)  # relative gain <= 1; clipped below at -1
@@ -85,13 +91,4 @@ def plot(data: dict[str, np.ndarray]):
         rf"\gamma_z = {GAMMA:g},\ \nu_z = {NU:g}$;  blue: W2S gain > 0, red: W2S fails",
         fontsize=10,
     )
-    return fig
-
-
-def main(size: str = "default"):
-    params = {"size": size, "eta": ETA, "gamma": GAMMA, "nu": NU, "p_T": P_T, "method": METHOD, "v": 2}
-    data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    return paths
+    return {NAME: fig}

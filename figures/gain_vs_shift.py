@@ -15,31 +15,26 @@ from matplotlib.lines import Line2D
 
 from w2s import Problem
 
-from ._common import (
-    THEORY_LABEL,
-    cached,
-    errorbar,
-    printed_gain,
-    save,
-    sim_curves,
-    sim_note,
-    sim_params,
-    simulate_points,
-    theory,
-)
+from ._common import THEORY_LABEL, errorbar, printed_gain, sim_curves, sim_note, simulate_points, theory
 
 NAME = "gain_vs_shift"
+ORDER = 10
 SEPARATIONS = (1.0, 4.0, 16.0)  # ||mu_T||^2 / sigma_xi^2
 MODELS = ("mixture", "mean-shift")
 BASE = dict(p_T=3, p_S=2, similarity=0.0, mu_S2=0.0, eta_l=0.1, eta_t=0.5, gamma=0.1, nu=0.1)
 COLORS = ("C0", "C1", "C3")
 
 
-def grids(size: str) -> tuple[np.ndarray, np.ndarray]:
+def params(size: str) -> dict:
+    fast = size == "fast"
+    return {"base": BASE, "separations": SEPARATIONS, "lines": 11 if fast else 81, "points": 3 if fast else 6}
+
+
+def grids(p: dict) -> tuple[np.ndarray, np.ndarray]:
     """eta_u for the lines, and for the simulation (evenly spaced in (eta_u - eta_l)^2)."""
     top = (1.0 - BASE["eta_l"]) ** 2
-    lines = BASE["eta_l"] + np.sqrt(np.linspace(0.0, top, 11 if size == "fast" else 81))
-    points = BASE["eta_l"] + np.sqrt(np.linspace(0.0, top, 3 if size == "fast" else 6))
+    lines = BASE["eta_l"] + np.sqrt(np.linspace(0.0, top, p["lines"]))
+    points = BASE["eta_l"] + np.sqrt(np.linspace(0.0, top, p["points"]))
     return lines, points
 
 
@@ -47,8 +42,9 @@ def problem(model: str, a: float, eta_u: float) -> Problem:
     return Problem.from_scalars(**{**BASE, "mu_T2": a}, eta_u=float(eta_u), group_model=model)
 
 
-def compute(size: str) -> dict[str, np.ndarray]:
-    lines, points = grids(size)
+def compute(p: dict) -> dict[str, np.ndarray]:
+    size = p["size"]
+    lines, points = grids(p)
     out: dict[str, np.ndarray] = {"eta_u": lines, "eta_u_sim": points}
     for model in MODELS:
         key = model.replace("-", "_")
@@ -60,13 +56,12 @@ def compute(size: str) -> dict[str, np.ndarray]:
             simulate_points([problem(model, a, e) for e in points], size, desc=f"{NAME} {model}")
             for a in sim_curves(SEPARATIONS, size)
         ]
-        if sims[0]:
-            out[f"{key}_sim"] = np.array([s["gain"] for s in sims])
-            out["trials"] = sims[0]["trials"]
+        out[f"{key}_sim"] = np.array([s["gain"] for s in sims])
+        out["trials"] = sims[0]["trials"]
     return out
 
 
-def plot(data: dict[str, np.ndarray], size: str):
+def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     eta_l = BASE["eta_l"]
     shift2, shift2_sim = (data["eta_u"] - eta_l) ** 2, (data["eta_u_sim"] - eta_l) ** 2
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True, constrained_layout=True)
@@ -75,7 +70,7 @@ def plot(data: dict[str, np.ndarray], size: str):
         for i, c in enumerate(COLORS):
             ax.plot(shift2, data[f"{key}_theory"][i], color=c, lw=1.8)
             ax.plot(shift2, data[f"{key}_printed"][i], color=c, lw=1.2, ls="--")
-            if f"{key}_sim" in data and i < len(data[f"{key}_sim"]):
+            if i < len(data[f"{key}_sim"]):
                 errorbar(ax, shift2_sim, data[f"{key}_sim"][i], color=c)
         ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
         ax.set_title(f"{model} model")
@@ -88,23 +83,12 @@ def plot(data: dict[str, np.ndarray], size: str):
     handles += [
         Line2D([], [], color="k", lw=1.8, label=THEORY_LABEL),
         Line2D([], [], color="k", lw=1.2, ls="--", label=r"printed form ($\gamma_z \to 0$, $N = \infty$)"),
+        Line2D([], [], color="k", marker="o", mfc="white", ls="", label="simulation ±1 s.e."),
     ]
-    if "trials" in data:
-        handles.append(Line2D([], [], color="k", marker="o", mfc="white", ls="", label="simulation ±1 s.e."))
     axes[1].legend(handles=handles, fontsize=8, loc="lower left")
-    sim = {"trials": data["trials"]} if "trials" in data else {}
     fig.suptitle(
         rf"$p_T = {BASE['p_T']},\ p_S = {BASE['p_S']},\ \Xi = 0,\ \eta_l = {eta_l},\ \eta_t = {BASE['eta_t']},\ "
-        rf"\gamma_z = {BASE['gamma']},\ \nu_z = {BASE['nu']},\ \sigma_y^2 = 1$" + f"\n{sim_note(size, sim)}",
+        rf"\gamma_z = {BASE['gamma']},\ \nu_z = {BASE['nu']},\ \sigma_y^2 = 1$" + f"\n{sim_note(p, data['trials'])}",
         fontsize=10,
     )
-    return fig
-
-
-def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "separations": SEPARATIONS, **sim_params(size), "v": 2}
-    data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data, size)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    return paths
+    return {NAME: fig}

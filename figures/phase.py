@@ -13,9 +13,10 @@ from matplotlib.colors import TwoSlopeNorm
 
 from w2s import Problem
 
-from ._common import METHOD, THEORY_LABEL, cached, save, theory
+from ._common import THEORY_LABEL, theory
 
 NAME = "phase"
+ORDER = 30
 BASE = dict(p_T=3, p_S=2, mu_T2=16.0, mu_S2=0.0, eta_t=0.5)
 PANELS = (  # (gamma_z, nu_z, ||Xi||_F^2)
     (0.1, 0.05, 0.0),
@@ -25,8 +26,12 @@ PANELS = (  # (gamma_z, nu_z, ||Xi||_F^2)
 )
 
 
-def compute(size: str) -> dict[str, np.ndarray]:
-    eta = np.linspace(0.0, 1.0, 11 if size == "fast" else 61)
+def params(size: str) -> dict:
+    return {"base": BASE, "panels": PANELS, "eta": 11 if size == "fast" else 61}
+
+
+def compute(p: dict) -> dict[str, np.ndarray]:
+    eta = np.linspace(0.0, 1.0, p["eta"])
     out = {"eta": eta}
     for i, (gamma, nu, sim) in enumerate(PANELS):
         base = Problem.from_scalars(**BASE, similarity=sim, gamma=gamma, nu=nu)
@@ -36,7 +41,7 @@ def compute(size: str) -> dict[str, np.ndarray]:
     return out
 
 
-def plot(data: dict[str, np.ndarray]):
+def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     eta = data["eta"]
     gains = [data[f"relative_gain_{i}"] for i in range(len(PANELS))]
     lo = min(float(np.nanmin(g)) for g in gains)
@@ -63,13 +68,4 @@ def plot(data: dict[str, np.ndarray]):
         + "\nblue: W2S gain > 0, red: W2S fails; dashed: $\\eta_u = \\eta_l$",
         fontsize=10,
     )
-    return fig
-
-
-def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "panels": PANELS, "method": METHOD, "v": 2}
-    data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    return paths
+    return {NAME: fig}

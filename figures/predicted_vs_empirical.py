@@ -16,9 +16,10 @@ from matplotlib.lines import Line2D
 
 from w2s import Problem
 
-from ._common import THEORY_LABEL, cached, printed_gain, save, sim_note, sim_params, simulate_points, theory
+from ._common import THEORY_LABEL, printed_gain, sim_note, simulate_points, theory
 
 NAME = "predicted_vs_empirical"
+ORDER = 60
 BASE = dict(p_T=3, p_S=2, similarity=0.5, mu_S2=1.0, eta_l=0.3, eta_t=0.5)
 MODELS = ("mixture", "mean-shift")
 # Each (gamma_z, nu_z) pair is a new sample-size shape for the simulator (a new compilation),
@@ -36,22 +37,23 @@ TARGETS = (
 )
 
 
-def problems(model: str, size: str) -> list[Problem]:
-    axes = FAST_AXES if size == "fast" else AXES
+def params(size: str) -> dict:
+    return {"base": BASE, "axes": FAST_AXES if size == "fast" else AXES}
+
+
+def problems(model: str, axes: dict) -> list[Problem]:
     return [
         Problem.from_scalars(**BASE, gamma=g, nu=n, eta_u=e, mu_T2=a, group_model=model)
         for (g, n), e, a in itertools.product(*axes.values())
     ]
 
 
-def compute(size: str) -> dict[str, np.ndarray]:
+def compute(p: dict) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for model in MODELS:
         key = model.replace("-", "_")
-        probs = problems(model, size)
-        sim = simulate_points(probs, size, desc=f"{NAME} {model}")
-        if not sim:
-            continue
+        probs = problems(model, p["axes"])
+        sim = simulate_points(probs, p["size"], desc=f"{NAME} {model}")
         pred, printed, emp = [], [], []
         for sim_key, th_key, eta_t in TARGETS:
             at = [q.replace(eta_t=eta_t) for q in probs]
@@ -65,7 +67,7 @@ def compute(size: str) -> dict[str, np.ndarray]:
     return out
 
 
-def plot(data: dict[str, np.ndarray], size: str):
+def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), sharex=True, sharey=True, constrained_layout=True)
     colors = {"mixture": "C0", "mean-shift": "C1"}
     markers = {"teacher": "s", "student": "o"}
@@ -74,8 +76,6 @@ def plot(data: dict[str, np.ndarray], size: str):
         lines = []
         for model in MODELS:
             key = model.replace("-", "_")
-            if f"{key}_sim" not in data:
-                continue
             pred, emp = data[f"{key}_{which}"], data[f"{key}_sim"]
             for i, (sim_key, _, _) in enumerate(TARGETS):
                 role = sim_key.split("_")[0]
@@ -96,17 +96,16 @@ def plot(data: dict[str, np.ndarray], size: str):
             top = max(top, float(np.max(pred)), float(np.max(emp[..., 0] + emp[..., 1])))
         ax.set_title(title, fontsize=11)
         ax.set_xlabel("predicted excess risk")
-        if lines:
-            ax.text(
-                0.03,
-                0.97,
-                "\n".join(lines),
-                transform=ax.transAxes,
-                va="top",
-                fontsize=8,
-                bbox=dict(boxstyle="round", fc="white", ec="0.8"),
-            )
-    top = 1.05 * top if top > 0 else 1.0
+        ax.text(
+            0.03,
+            0.97,
+            "\n".join(lines),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+            bbox=dict(boxstyle="round", fc="white", ec="0.8"),
+        )
+    top *= 1.05
     for ax in axes:
         ax.plot([0, top], [0, top], color="0.3", lw=1.0, ls="--", zorder=0)
         ax.set_xlim(0, top)
@@ -117,8 +116,7 @@ def plot(data: dict[str, np.ndarray], size: str):
     handles += [Line2D([], [], color="k", marker=mk, mfc="white", ls="", label=r) for r, mk in markers.items()]
     handles.append(Line2D([], [], color="0.3", ls="--", label="y = x"))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
-    sim = {"trials": data["trials"]} if "trials" in data else {}
-    axes_ = FAST_AXES if size == "fast" else AXES
+    axes_ = p["axes"]
     grid = (
         r"$(\gamma_z, \nu_z) \in \{"
         + ", ".join(f"({g:g}, {n:g})" for g, n in axes_["gamma_nu"])
@@ -136,16 +134,7 @@ def plot(data: dict[str, np.ndarray], size: str):
         + "\n"
         + grid
         + r"; $\eta_t \in \{0, 0.5, 1\}$"
-        + f"\n{sim_note(size, sim)}",
+        + f"\n{sim_note(p, data['trials'])}",
         fontsize=10,
     )
-    return fig
-
-
-def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "axes": FAST_AXES if size == "fast" else AXES, **sim_params(size), "v": 2}
-    data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data, size)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    return paths
+    return {NAME: fig}

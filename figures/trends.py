@@ -14,20 +14,10 @@ from matplotlib.lines import Line2D
 
 from w2s import Problem
 
-from ._common import (
-    THEORY_LABEL,
-    cached,
-    errorbar,
-    eta_u_star,
-    save,
-    sim_curves,
-    sim_note,
-    sim_params,
-    simulate_points,
-    theory,
-)
+from ._common import THEORY_LABEL, errorbar, eta_u_star, sim_curves, sim_note, simulate_points, theory
 
 NAME = "trends"
+ORDER = 20
 BASE = dict(p_T=3, p_S=2, similarity=0.0, mu_T2=4.0, mu_S2=0.0, eta_l=0.3, eta_t=0.5, gamma=0.1, nu=0.1)
 PANELS = (
     ("nu", (0.05, 0.15, 0.3), r"\nu_z", {}),
@@ -41,9 +31,16 @@ def problem(name: str, value: float, extra: dict, eta_u: float) -> Problem:
     return Problem.from_scalars(**spec)
 
 
-def compute(size: str) -> dict[str, np.ndarray]:
-    lines = np.linspace(0.0, 1.0, 21 if size == "fast" else 201)
-    points = np.linspace(0.0, 1.0, 3 if size == "fast" else 6)
+def params(size: str) -> dict:
+    fast = size == "fast"
+    panels = [(name, values, extra) for name, values, _, extra in PANELS]
+    return {"base": BASE, "panels": panels, "lines": 21 if fast else 201, "points": 3 if fast else 6}
+
+
+def compute(p: dict) -> dict[str, np.ndarray]:
+    size = p["size"]
+    lines = np.linspace(0.0, 1.0, p["lines"])
+    points = np.linspace(0.0, 1.0, p["points"])
     out: dict[str, np.ndarray] = {"eta_u": lines, "eta_u_sim": points}
     for name, values, _, extra in PANELS:
         curves, stars, printed_stars, sims = [], [], [], []
@@ -55,27 +52,24 @@ def compute(size: str) -> dict[str, np.ndarray]:
             # eta_u, so this minimises the student's risk); the printed form's closed form beside it.
             stars.append(float(eta_u_star(grid[:1])[0]))
             printed_stars.append(float(eta_u_star(grid[:1], "printed")[0]))
-            s = {}
             if v in sim_curves(values, size):
                 s = simulate_points([problem(name, v, extra, e) for e in points], size, desc=f"{NAME} {name}={v:g}")
-            if s:
                 sims.append(s["gain"])
                 out["trials"] = s["trials"]
         out[f"{name}_theory"] = np.array(curves)
         out[f"{name}_star"] = np.array(stars)
         out[f"{name}_star_printed"] = np.array(printed_stars)
-        if sims:
-            out[f"{name}_sim"] = np.array(sims)
+        out[f"{name}_sim"] = np.array(sims)
     return out
 
 
-def plot(data: dict[str, np.ndarray], size: str):
+def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), sharey=True, constrained_layout=True)
     for ax, (name, values, tex, extra), letter in zip(axes, PANELS, "abc", strict=True):
         for i, v in enumerate(values):
             c = f"C{i}"
             ax.plot(data["eta_u"], data[f"{name}_theory"][i], color=c, lw=1.8, label=rf"${tex} = {v:g}$")
-            if f"{name}_sim" in data and i < len(data[f"{name}_sim"]):
+            if i < len(data[f"{name}_sim"]):
                 errorbar(ax, data["eta_u_sim"], data[f"{name}_sim"][i], color=c)
             if name == "mu_S2":
                 star = data[f"{name}_star"][i]
@@ -107,14 +101,13 @@ def plot(data: dict[str, np.ndarray], size: str):
         ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.9)
         ax.text(BASE["eta_l"], 0.98, r" $\eta_l$", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
     axes[0].set_ylabel(r"W2S gain  $E\,ER(f_T) - E\,ER(f_S)$")
-    sim = {"trials": data["trials"]} if "trials" in data else {}
     fig.suptitle(
         rf"mixture, $p_T = {BASE['p_T']},\ p_S = {BASE['p_S']},\ \|\mu_T\|^2/\sigma_\xi^2 = {BASE['mu_T2']:g},\ "
         rf"\eta_l = {BASE['eta_l']},\ \eta_t = {BASE['eta_t']},\ \gamma_z = {BASE['gamma']},\ \sigma_y^2 = 1$"
-        + f"\nlines: {THEORY_LABEL}; {sim_note(size, sim)}",
+        + f"\nlines: {THEORY_LABEL}; {sim_note(p, data['trials'])}",
         fontsize=10,
     )
-    return fig
+    return {NAME: fig}
 
 
 def _tex(name: str, value: float) -> str:
@@ -123,12 +116,3 @@ def _tex(name: str, value: float) -> str:
         "similarity": rf"$\|\Xi\|_F^2 = {value:g}$",
         "mu_S2": rf"$\|\mu_S\|^2/\sigma_\xi^2 = {value:g}$",
     }[name]
-
-
-def main(size: str = "default"):
-    params = {"size": size, "base": BASE, "panels": [p[:2] + (p[3],) for p in PANELS], **sim_params(size), "v": 2}
-    data = cached(NAME, params, lambda: compute(size))
-    fig = plot(data, size)
-    paths = save(fig, NAME)
-    plt.close(fig)
-    return paths
