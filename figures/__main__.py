@@ -95,7 +95,6 @@ def _build(args) -> int:
 
 
 README = Path(__file__).resolve().parent / "README.md"
-BEGIN, END = "<!-- times:begin -->", "<!-- times:end -->"
 
 
 def write_times(times: dict[str, float], size_name: str, readme=README) -> None:
@@ -103,12 +102,14 @@ def write_times(times: dict[str, float], size_name: str, readme=README) -> None:
     import os
     import platform
 
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"figures: error: {readme} has no {BEGIN} ... {END} markers")
+    from w2s.markers import MarkersError, check_markers, write_between
+
+    try:
+        check_markers(readme, "times")
+    except MarkersError as e:
+        raise SystemExit(f"figures: error: {e}") from None
     load = os.getloadavg()[0]
     lines = [
-        BEGIN,
         f"Written by `python -m figures --write-times` ({size_name} sizes, {time.strftime('%Y-%m-%d')}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}, load average {load:.1f} at the end). Wall time per "
         "figure, compilation included; JAX's on-disk compilation cache and the deep path's backbone "
@@ -118,10 +119,8 @@ def write_times(times: dict[str, float], size_name: str, readme=README) -> None:
         "|---|---|",
         *(f"| `{name}` | {sec:.0f} s |" for name, sec in times.items()),
         f"| all | {sum(times.values()):.0f} s |",
-        END,
     ]
-    start, stop = text.index(BEGIN), text.index(END) + len(END)
-    readme.write_text(text[:start] + "\n".join(lines) + text[stop:])
+    write_between(readme, "times", "\n".join(lines))
 
 
 if __name__ == "__main__":

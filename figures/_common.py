@@ -62,9 +62,10 @@ THEORY_LABEL = "exact theory"
 
 # Sources (relative to the repository root; a directory means its .py files, recursively) that a
 # figure's data depend on besides its own module, and those that a simulation cell depends on
-# (simulate imports asymptotics._moments).
-SHARED_SOURCES = ("figures/_common.py", "asymptotics", "simulate", "w2s/problem.py", "w2s/sweep.py")
-SIMULATOR_SOURCES = ("simulate", "asymptotics/_moments.py", "w2s/problem.py", "w2s/sweep.py")
+# (the ground: the problem, the group laws and their moments).
+GROUND = ("w2s/problem.py", "w2s/groups.py", "w2s/moments.py")
+SHARED_SOURCES = ("figures/_common.py", "asymptotics", "simulate", *GROUND, "w2s/sweep.py")
+SIMULATOR_SOURCES = ("simulate", *GROUND, "w2s/sweep.py")
 
 # Where simulation cells run; set by ``python -m figures --dask/--workers``.
 RUNNER: dict[str, Any] = {"dask": None, "workers": None}

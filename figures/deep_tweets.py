@@ -32,6 +32,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from w2s.markers import MarkersError, write_between
+
 from . import _common
 from ._common import cells_dir
 
@@ -61,11 +63,10 @@ FIELDS = (
     "kept_minority_fraction",
 )
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "deep.md"
-BEGIN, END = "<!-- tweets:begin -->", "<!-- tweets:end -->"
 
 
 def _cell_key(config: dict, seed: int) -> str:
-    from simulate.deep._text_features import feature_path
+    from simulate.deep import feature_path
 
     feats = [feature_path(b, config["size"]).name for b in _pairs()[config["pair"]]]
     blob = json.dumps(
@@ -82,10 +83,9 @@ def _pairs():
 
 def params(size: str) -> dict:
     import simulate.deep as deep
-    from simulate.deep._text_features import feature_path
 
     s = SIZES[size]
-    feats = {b: feature_path(b, s["tweets"]).name for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}
+    feats = {b: deep.feature_path(b, s["tweets"]).name for pair in s["pairs"] for b in deep.TEXT_PAIRS[pair]}
     return {"sweep": s, "features": feats}
 
 
@@ -264,17 +264,10 @@ def remedy_table(data) -> str:
 
 def corpus_table() -> str:
     """Markdown: the corpus by (sentiment, airline), raw and after de-duplication, and the used set."""
-    import csv
-    import io
+    import simulate.deep as deep
 
-    from simulate.deep import _tweets
-
-    raw = _tweets._read_checked(_tweets.csv_path(), _tweets.CSV_SHA256).decode("latin-1")
-    counts: dict[tuple[str, bool], int] = {}
-    for r in csv.DictReader(io.StringIO(raw, newline="")):
-        k = (r["sentiment"], _tweets.is_airline(r["text"]))
-        counts[k] = counts.get(k, 0) + 1
-    _, y, a = _tweets.read_corpus()
+    counts = deep.raw_counts()
+    _, y, a = deep.read_corpus()
     g = np.bincount(2 * y + a, minlength=4)
     rows = [
         "| sentiment | airline: raw | other: raw | airline: de-duplicated | other: de-duplicated |",
@@ -286,7 +279,7 @@ def corpus_table() -> str:
     minority = (g[1] + g[2]) / g.sum()
     return "\n".join(rows) + (
         f"\n\nDe-duplicated non-neutral tweets: {g.sum()} (minority fraction {minority:.3f}); used: "
-        f"{_tweets.SIZES['full'][0]} per group, {_tweets.SIZES['full'][1]} of them test."
+        f"{deep.TWEET_SIZES['full'][0]} per group, {deep.TWEET_SIZES['full'][1]} of them test."
     )
 
 
@@ -368,11 +361,10 @@ def plot(data, p: dict) -> dict:
 
 def write_docs(text: str, docs: Path = DOCS) -> None:
     """Replace the text between docs/deep.md's tweets markers with ``text``."""
-    doc = docs.read_text()
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"deep_tweets: error: {docs} has no {BEGIN} ... {END} markers")
-    start, stop = doc.index(BEGIN), doc.index(END) + len(END)
-    docs.write_text(doc[:start] + f"{BEGIN}\n{text}{END}" + doc[stop:])
+    try:
+        write_between(docs, "tweets", text)
+    except MarkersError as e:
+        raise SystemExit(f"deep_tweets: error: {e}") from None
 
 
 def _cli(argv=None) -> int:

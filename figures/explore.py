@@ -51,11 +51,10 @@ def _(explore, methods, mo):
     p_S = _slider(1, explore.P_MAX, 1, _d.p_S, r"$p_S$")
     ridge_teacher = _slider(0.0, 2.0, 0.01, _d.ridge_teacher, r"teacher ridge $\lambda_T$")
     ridge_student = _slider(0.0, 2.0, 0.01, _d.ridge_student, r"student ridge $\lambda_S$")
-    group_model = mo.ui.dropdown(["mixture", "mean-shift"], value=_d.group_model, label="group model")
+    group_model = mo.ui.dropdown(list(explore.GROUP_MODELS), value=_d.group_model, label="group model")
     method = mo.ui.dropdown(list(methods), value=methods[0], label="theory")
     simulate_button = mo.ui.run_button(
         label="quick simulation",
-        disabled=not explore.simulation_available(),
         tooltip="a small Monte Carlo at the current point (finite d_z)",
     )
     mo.vstack(

@@ -161,7 +161,7 @@ def test_code_hashes_cover_the_packages_that_compute(tmp_path, monkeypatch):
         assert name in shared
     assert {"w2s/problem.py", "w2s/sweep.py"} <= shared and not any(n.startswith("w2s/commands") for n in shared)
     simulator = {p.relative_to(ROOT).as_posix() for p in _common.source_files(_common.SIMULATOR_SOURCES)}
-    assert {"simulate/_trial.py", "asymptotics/_moments.py", "w2s/problem.py", "w2s/sweep.py"} <= simulator
+    assert {"simulate/_trial.py", "w2s/groups.py", "w2s/moments.py", "w2s/problem.py", "w2s/sweep.py"} <= simulator
     # the cell stores are named by the simulator's source
     (tmp_path / "pkg" / "sub").mkdir(parents=True)
     (tmp_path / "pkg" / "sub" / "a.py").write_text("x = 1\n")

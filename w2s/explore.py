@@ -41,6 +41,7 @@ __all__ = [
     "Controls",
     "Result",
     "compilations",
+    "GROUP_MODELS",
     "default_method",
     "evaluate",
     "forms",
