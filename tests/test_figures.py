@@ -52,8 +52,10 @@ def test_stacked_theory_matches_direct_evaluation():
 def test_write_times_fills_the_readme_table(tmp_path):
     import pytest
 
-    from figures.__main__ import BEGIN, END, write_times
+    from figures.__main__ import write_times
+    from w2s.markers import markers
 
+    BEGIN, END = markers("times")
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{BEGIN}\nstale\n{END}\noutro\n")
     write_times({"trends": 12.3, "phase": 40.0}, "default", readme)

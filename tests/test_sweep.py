@@ -210,3 +210,17 @@ def test_local_dask_cluster_matches_in_process_simulator(tmp_path):
     on_dask = run(cells, tmp_path / "dask", workers=2, progress=False)
     for a, b in zip(local, on_dask, strict=True):
         np.testing.assert_allclose(a["gain"]["mean"], b["gain"]["mean"], rtol=1e-10)
+
+
+def test_records_are_strict_json_and_read_back_non_finite_values(tmp_path):
+    """JSON has no NaN/Infinity: a record holding them is written with strings and read back as floats."""
+    store = Store(tmp_path)
+    store.put("k", {"gain": {"mean": float("nan"), "se": float("inf")}, "x": np.float64(-np.inf), "n": 3})
+
+    def reject(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    raw = json.loads(store.path("k").read_text(), parse_constant=reject)
+    assert raw["gain"] == {"mean": "nan", "se": "inf"} and raw["x"] == "-inf"
+    got = store.get("k")
+    assert np.isnan(got["gain"]["mean"]) and got["gain"]["se"] == np.inf and got["x"] == -np.inf and got["n"] == 3
