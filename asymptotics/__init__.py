@@ -26,7 +26,7 @@ from ._exact_optim import (
     phase_boundary_exact,
     phase_point_exact,
 )
-from ._grid import CHUNK, batched, on_grid
+from ._grid import CHUNK, batched, grid_leaves, on_grid, stack_problems
 from ._methods import DEFAULT_METHOD, METHODS, Method, register, risks
 from ._paper import (
     eta_u_star_printed,
@@ -70,6 +70,8 @@ __all__ = [
     "failure_threshold_printed",
     "gain_paper",
     "on_grid",
+    "grid_leaves",
+    "stack_problems",
     "printed_student_risk",
     "printed_teacher_risk",
     "projection",

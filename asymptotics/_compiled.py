@@ -49,7 +49,7 @@ import numpy as np
 
 from w2s.groups import group_law
 from w2s.moments import teacher_moment
-from w2s.problem import LEAVES, SCALARS, Problem, ProblemError, check_scalar
+from w2s.problem import LEAVES, SCALARS, Problem, ProblemError
 
 from ._exact import (
     _student_risk_from,
@@ -62,6 +62,7 @@ from ._exact import (
 )
 from ._exact_optim import along_eta_u, argmin_student, phase_point_from, phase_point_parts
 from ._fixed_point import NOT_CONVERGED, Resolvent
+from ._grid import grid_leaves, stack_problems
 from ._methods import METHODS, risks
 from ._paper import eta_u_star_printed, failure_threshold_printed, printed_student_risk, printed_teacher_risk
 
@@ -429,11 +430,6 @@ def _risks_staged(leaves, treedef, group_model):
 
 
 # ----------------------------------------------------------------------------- evaluation
-def _leaves(problem: Problem):
-    leaves, treedef = jax.tree_util.tree_flatten(dataclasses.replace(problem, d_z=1))
-    return [np.asarray(x, dtype=np.float64) for x in leaves], treedef
-
-
 def _describe(problem: Problem) -> str:
     return ", ".join(f"{k}={float(getattr(problem, k)):.6g}" for k in SCALARS)
 
@@ -471,17 +467,8 @@ def evaluate(
     _check(quantity, method, on_error)
     single = isinstance(problems, Problem)
     plist = [problems] if single else list(problems)
-    if not plist:
-        raise ProblemError("problems: need at least one problem")
-    first, treedef = _leaves(plist[0])
-    columns = [[x] for x in first]
-    for q in plist[1:]:  # a Problem validated itself on construction: flatten, do not rebuild
-        leaves = [np.asarray(x, dtype=np.float64) for x in jax.tree_util.tree_leaves(q)]
-        if q.group_model != plist[0].group_model or [x.shape for x in leaves] != [x.shape for x in first]:
-            raise ProblemError("problems: all must share the group model and the shapes of mu_xi, T and S")
-        for col, x in zip(columns, leaves, strict=True):
-            col.append(x)
-    stacked = [np.stack(col) for col in columns]
+    stacked, _ = stack_problems(plist)
+    treedef = jax.tree_util.tree_structure(dataclasses.replace(plist[0], d_z=1))  # d_z: simulator only
     result = _finish(
         _evaluate(stacked, treedef, plist[0].group_model, quantity, method),
         on_error,
@@ -516,34 +503,22 @@ def _finish(out, on_error, describe):
 def evaluate_grid(
     problem: Problem, quantity: str = "risks", method: str = "exact", *, on_error: str = "raise", **grids: Any
 ) -> dict[str, np.ndarray]:
-    """``quantity`` at every point of broadcast grids of scalar fields (as :func:`on_grid`), compiled.
+    """``quantity`` at every point of broadcast grids of fields, scalar or matrix (as :func:`on_grid`), compiled.
 
     Args:
         problem: the base problem; fields not in ``grids`` keep its values.
         quantity, method, on_error: as in :func:`evaluate`.
-        **grids: scalar field name -> array of values, broadcast together (``[:, None]`` /
-            ``[None, :]`` for a product grid).
+        **grids: field name -> array of values (:func:`~asymptotics.grid_leaves`: a matrix field's
+            values end in its shape), grid axes broadcast together (``[:, None]`` / ``[None, :]``).
 
     Returns:
         A dict of arrays of the broadcast grid shape (plus ``"converged"`` with ``on_error="nan"``).
     """
     _check(quantity, method, on_error)
-    for name, values in grids.items():
-        if name not in SCALARS:
-            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(SCALARS)})")
-        check_scalar(name, values)
-    names = sorted(grids)
-    arrays = np.broadcast_arrays(*(np.asarray(grids[k], dtype=np.float64) for k in names))
-    shape = arrays[0].shape if arrays else ()
-    flat = {k: a.reshape(-1) for k, a in zip(names, arrays, strict=True)}
-    m = int(np.prod(shape))
-    base, treedef = _leaves(problem)
-    stacked = [
-        flat[f] if f in flat else np.broadcast_to(leaf, (m, *leaf.shape)) for f, leaf in zip(LEAVES, base, strict=True)
-    ]
+    shape, stacked, treedef = grid_leaves(dataclasses.replace(problem, d_z=1), grids)
 
     def describe(i: int) -> str:
-        return _describe(dataclasses.replace(problem, **{k: float(v[i]) for k, v in flat.items()}))
+        return _describe(jax.tree_util.tree_unflatten(treedef, [x[i] for x in stacked]))
 
     out = _finish(_evaluate(stacked, treedef, problem.group_model, quantity, method), on_error, describe)
     return {k: v.reshape(shape) for k, v in out.items()}

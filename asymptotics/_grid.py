@@ -1,67 +1,123 @@
-"""Evaluating any theory function over parameter grids: one compilation per grid shape.
+"""Many problems at once: grids of fields and lists of problems become stacked pytree leaves.
 
-A theory function takes a :class:`~w2s.problem.Problem` and returns a scalar (or a pytree of
-scalars). :func:`on_grid` broadcasts the given grids of scalar fields against each other,
-flattens them, and evaluates ``fn`` over them inside one ``jax.jit``: ``jax.lax.map`` over
-chunks of :data:`CHUNK` points, each chunk ``jax.vmap``-ed. The compiled function is cached
-per (fn, fields) in memory, and JAX's own cache keys it by the grid's shape.
+This is the one map of the theory over many problems. A grid (:func:`grid_leaves`: broadcast
+grids of any numeric fields, scalar or matrix) or a list of problems (:func:`stack_problems`)
+becomes every leaf of :class:`~w2s.problem.Problem` stacked along a leading axis of points, and
+a batched program maps over that axis:
 
-For the standard quantities (risks, eta_u*, the phase boundary) :func:`asymptotics.evaluate_grid`
-is faster: its programs are compiled once per shape and kept on disk, and it solves each
-distinct fixed point of a grid once. :func:`on_grid` is for any other function.
+* :func:`asymptotics.evaluate` / :func:`asymptotics.evaluate_grid` for the standard quantities
+  (risks, eta_u*, the phase boundary, the printed forms): compiled programs of fixed batch sizes,
+  kept on disk, each distinct fixed point of a batch solved once (:mod:`._compiled`);
+* :func:`on_grid` for any other theory function: one ``jax.jit`` per (function, problem
+  structure), ``jax.lax.map`` over vmapped chunks of :data:`CHUNK` points; JAX's own cache keys
+  it by the leaves' shapes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2s.problem import SCALARS, Problem, ProblemError, check_scalar
+from w2s.problem import LEAVES, SCALARS, Problem, ProblemError, check_scalar
 
-__all__ = ["on_grid", "batched", "CHUNK"]
+__all__ = ["on_grid", "batched", "grid_leaves", "stack_problems", "CHUNK"]
 
 CHUNK = 256  # points per vmapped chunk
 
 
-@functools.cache
-def batched(fn: Callable, names: tuple[str, ...]) -> Callable:
-    """One compiled map over the named scalar fields: ``batched(fn, names)(problem, *flat_values)``.
+def grid_leaves(problem: Problem, grids: dict[str, Any]):
+    """Broadcast grids of fields against each other; stack every leaf of ``problem`` over the points.
 
-    ``flat_values`` are 1-D arrays of equal length; the map runs in vmapped chunks of
-    :data:`CHUNK` points (``jax.lax.map(..., batch_size=CHUNK)``).
+    A scalar field's grid is an array of values. A vector or matrix field's grid (``mu_xi``,
+    ``T``, ``S``) is an array whose trailing axes have the field's shape and whose leading axes
+    are grid axes; each of its points is validated as a Problem would validate it. Grid axes of
+    all fields broadcast together (``[:, None]`` / ``[None, :]`` for a product grid).
+
+    Returns:
+        ``(shape, leaves, treedef)``: the broadcast grid shape; the problem's leaves in
+        :data:`~w2s.problem.LEAVES` order, each of shape ``(prod(shape), *leaf_shape)``; and the
+        problem's pytree structure.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(problem)
+    base = {f: np.asarray(x, dtype=np.float64) for f, x in zip(LEAVES, leaves, strict=True)}
+    values, axes = {}, {}
+    for name, v in grids.items():
+        if name not in base:
+            raise ProblemError(f"{name}: not a numeric field that can be gridded (one of {', '.join(LEAVES)})")
+        v = np.asarray(v, dtype=np.float64)
+        tail = base[name].shape
+        if v.ndim < len(tail) or v.shape[v.ndim - len(tail) :] != tail:
+            raise ProblemError(f"{name}: a grid of values must end in the field's shape {tail}, got shape {v.shape}")
+        if name in SCALARS:
+            check_scalar(name, v)
+        values[name], axes[name] = v, v.shape[: v.ndim - len(tail)]
+    try:
+        shape = np.broadcast_shapes(*axes.values())
+    except ValueError:
+        raise ProblemError(f"grids: axes {axes} do not broadcast together") from None
+    m = math.prod(shape)
+    stacked = []
+    for f in LEAVES:
+        tail = base[f].shape
+        v = np.broadcast_to(values[f], shape + tail) if f in values else np.broadcast_to(base[f], shape + tail)
+        stacked.append(v.reshape((m, *tail)))
+    matrices = [f for f in values if f not in SCALARS]
+    if matrices:  # orthonormal columns and the like, per point
+        index = {f: LEAVES.index(f) for f in matrices}
+        for i in range(m):
+            problem.replace(**{f: stacked[index[f]][i] for f in matrices})
+    return shape, stacked, treedef
+
+
+def stack_problems(problems: Sequence[Problem]):
+    """Problems of one group model and one shape: ``(leaves, treedef)`` with the leaves stacked as in
+    :func:`grid_leaves` (each problem validated itself on construction, so it is only flattened)."""
+    if not problems:
+        raise ProblemError("problems: need at least one problem")
+    first, treedef = jax.tree_util.tree_flatten(problems[0])
+    first = [np.asarray(x, dtype=np.float64) for x in first]
+    columns = [[x] for x in first]
+    for q in problems[1:]:
+        leaves = [np.asarray(x, dtype=np.float64) for x in jax.tree_util.tree_leaves(q)]
+        if q.group_model != problems[0].group_model or [x.shape for x in leaves] != [x.shape for x in first]:
+            raise ProblemError("problems: all must share the group model and the shapes of mu_xi, T and S")
+        for col, x in zip(columns, leaves, strict=True):
+            col.append(x)
+    return [np.stack(col) for col in columns], treedef
+
+
+@functools.cache
+def batched(fn: Callable) -> Callable:
+    """One compiled map of ``fn`` over stacked problems: ``batched(fn)(treedef, leaves)``.
+
+    ``leaves`` are the problem's leaves with a leading axis of points (:func:`grid_leaves`); the map
+    runs in vmapped chunks of :data:`CHUNK` points (``jax.lax.map(..., batch_size=CHUNK)``).
     """
 
-    def one(problem: Problem, values):
-        return fn(dataclasses.replace(problem, **dict(zip(names, values, strict=True))))
+    def run(treedef, leaves):
+        return jax.lax.map(lambda one: fn(jax.tree_util.tree_unflatten(treedef, one)), leaves, batch_size=CHUNK)
 
-    return jax.jit(lambda problem, *values: jax.lax.map(lambda v: one(problem, v), values, batch_size=CHUNK))
+    return jax.jit(run, static_argnums=0)
 
 
 def on_grid(fn: Callable, problem: Problem, **grids: Any):
-    """Evaluate ``fn`` at every point of broadcast grids of scalar fields.
+    """Evaluate ``fn`` at every point of broadcast grids of fields (scalar or matrix, :func:`grid_leaves`).
 
     Args:
         fn: a pure JAX theory function of a Problem.
         problem: the base problem; fields not in ``grids`` keep its values.
-        **grids: scalar field name -> array of values; arrays are broadcast together
-            (use ``np.meshgrid`` or ``[:, None]`` / ``[None, :]`` for a product grid).
+        **grids: field name -> array of values; grid axes are broadcast together (use
+            ``np.meshgrid`` or ``[:, None]`` / ``[None, :]`` for a product grid).
 
     Returns:
         ``fn``'s output with the broadcast grid shape prepended to every leaf.
     """
-    for name, values in grids.items():
-        if name not in SCALARS:
-            raise ProblemError(f"{name}: not a scalar field that can be gridded (one of {', '.join(SCALARS)})")
-        check_scalar(name, values)
-    names = tuple(sorted(grids))
-    arrays = np.broadcast_arrays(*(np.asarray(grids[k], dtype=np.float64) for k in names))
-    shape = arrays[0].shape if arrays else ()
-    flat = [jnp.asarray(a.reshape(-1)) for a in arrays]
-    out = batched(fn, names)(problem, *flat)
+    shape, leaves, treedef = grid_leaves(problem, grids)
+    out = batched(fn)(treedef, [jnp.asarray(x) for x in leaves])
     return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)

@@ -140,7 +140,7 @@ def test_vmap_grid_equals_loop_and_compiles_once(model):
     vm = jax.vmap(lambda e: fn(dataclasses.replace(p, eta_u=e)))(jnp.asarray(eta_u))
     for j, eu in enumerate(eta_u):
         np.testing.assert_allclose(vm["gain"][j], fn(p.replace(eta_u=eu))["gain"], rtol=1e-12, atol=1e-15)
-    compiled = A.batched(fn, ("eta_l", "eta_u"))
+    compiled = A.batched(fn)
     before = compiled._cache_size()
     A.on_grid(fn, p.replace(gamma=0.3, eta_t=0.1), eta_l=eta_l[::-1, None], eta_u=eta_u[None, :] ** 2)
     assert compiled._cache_size() == before  # new values, same grid shape: no recompilation

@@ -369,7 +369,7 @@ def test_cli_simulate_json(capsys):
 
 def _interrupt_at(monkeypatch, call: int):
     """Make the ``call``-th trial dispatch raise KeyboardInterrupt, as Ctrl-C would."""
-    real, calls = simulate._trial._trial_jit, []
+    real, calls = simulate._trial.trial_program, []
 
     def trial_jit(*args):
         calls.append(1)
@@ -377,7 +377,7 @@ def _interrupt_at(monkeypatch, call: int):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(simulate._trial, "_trial_jit", trial_jit)
+    monkeypatch.setattr(simulate._trial, "trial_program", trial_jit)
 
 
 def test_interrupted_run_keeps_finished_trials(capsys, monkeypatch):
