@@ -123,7 +123,7 @@ class Problem:
     :math:`z\otimes[1; S^\top\xi]`.
 
     Attributes:
-        group_model: ``"mixture"`` (default) or ``"mean-shift"``; static.
+        group_model: a registered group model (:mod:`w2s.groups`): ``"mixture"`` (default) or ``"mean-shift"``; static.
         sigma_y2: label-noise variance :math:`\sigma_y^2 \ge 0`.
         signal: :math:`\|\beta^*\|^2 \ge 0` (enters only over-parameterised / ridge risks).
         sigma_xi2: group-feature noise variance :math:`\sigma_\xi^2 > 0`.
