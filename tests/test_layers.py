@@ -1,5 +1,5 @@
 """The import contracts that `make lint` checks (import-linter, configured in pyproject.toml)
-cover every private module: a new ``_name.py`` must be listed, or the contract would silently
+cover every private module: a new private module (a name starting with an underscore) must be listed, or the contract would silently
 let other packages import it."""
 
 import tomllib
