@@ -1,6 +1,6 @@
 """The import contracts that `make lint` checks (import-linter, configured in pyproject.toml)
-cover every private module: a new private module (a name starting with an underscore) must be listed, or the contract would silently
-let other packages import it."""
+cover every private module: a new private module (its name starts with an underscore) must be
+listed, or the contract would silently let other packages import it."""
 
 import tomllib
 from pathlib import Path
