@@ -168,6 +168,12 @@ def cache_dir() -> Path:
 
 
 @functools.cache
+def _code_key(code) -> bytes:
+    """What a function's code computes, without where it is written (file, line numbers)."""
+    consts = tuple(_code_key(c) if hasattr(c, "co_code") else c for c in code.co_consts)
+    return marshal.dumps((code.co_code, consts, code.co_names, code.co_varnames))
+
+
 def _fingerprint() -> str:
     """Hash of what a compiled executable depends on besides its program and shapes."""
     h = hashlib.sha256()
@@ -283,7 +289,9 @@ def compiled(name: str, method: str, group_model: str, treedef, extras_spec, bat
         return body(jax.tree_util.tree_unflatten(treedef, leaves), extras)
 
     # The group law's components are code too: a law registered at run time gets its own files.
-    law = marshal.dumps(group_law(group_model).components.__code__)
+    components = group_law(group_model).components
+    closure = tuple(repr(c.cell_contents) for c in components.__closure__ or ())
+    law = _code_key(components.__code__) + repr(closure).encode()
     tag = hashlib.sha256(f"{treedef}|{extras_tree}|{extra_shapes}".encode() + law).hexdigest()[:10]
     path = (
         cache_dir() / f"{name}-{method}-{group_model}-{_shape_tag(leaf_shapes)}-{tag}-b{batch}-{_fingerprint()}.jaxexe"
