@@ -24,6 +24,8 @@ import pytest
 import asymptotics
 from w2s import Problem
 
+from ._direct import risks as direct_risks  # jit(asymptotics.risks), shared with test_claims
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((Path(__file__).parent / "data" / "exact_reference.json").read_text())
 QUANTITIES = {"risks": "", "point": "", "boundary": "phase_"}
@@ -125,16 +127,15 @@ def test_staged_risks_equal_the_direct_functions(group_model):
         for _ in range(6)
     ]
     problems += [problems[0].replace(eta_u=e) for e in (0.1, 0.9)] + [problems[1].replace(eta_l=0.3)]
-    direct = jax.jit(asymptotics.risks)
     got = asymptotics.evaluate(problems)
     for i, p in enumerate(problems):
-        want = direct(p)
+        want = direct_risks(p, "exact")
         for k in ("teacher_risk", "student_risk", "gain"):
             assert got[k][i] == pytest.approx(float(want[k]), rel=1e-12), (k, i)
     eta = np.linspace(0.0, 1.0, 5)
     grid = asymptotics.evaluate_grid(problems[2], eta_l=eta[:, None], eta_u=eta[None, :])
     for i, j in [(0, 0), (1, 3), (4, 2)]:
-        want = direct(problems[2].replace(eta_l=float(eta[i]), eta_u=float(eta[j])))
+        want = direct_risks(problems[2].replace(eta_l=float(eta[i]), eta_u=float(eta[j])), "exact")
         assert grid["gain"][i, j] == pytest.approx(float(want["gain"]), rel=1e-12)
 
 
