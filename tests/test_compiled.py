@@ -12,6 +12,7 @@ problem (``"error"``) made that code hang; the reference says so.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -23,6 +24,8 @@ import pytest
 
 import asymptotics
 from w2s import Problem
+
+from ._direct import risks as direct_risks  # jit(asymptotics.risks), shared with test_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((Path(__file__).parent / "data" / "exact_reference.json").read_text())
@@ -48,13 +51,22 @@ def _groups(shapes=None):
     return out
 
 
-def _check_reference(shapes=None, quantities=QUANTITIES) -> int:
-    checked = 0
-    for items in _groups(shapes).values():
-        problems = [p for _, p in items]
+def _evaluate_group(items, quantities) -> dict:
+    with jax.numpy_dtype_promotion("strict"), jax.numpy_rank_promotion("raise"):  # as conftest, in this thread
         new = {}
         for q, prefix in quantities.items():
-            new.update({prefix + k: v for k, v in asymptotics.evaluate(problems, q, "exact").items()})
+            new.update({prefix + k: v for k, v in asymptotics.evaluate([p for _, p in items], q, "exact").items()})
+        return new
+
+
+def _check_reference(shapes=None, quantities=QUANTITIES) -> int:
+    groups = list(_groups(shapes).values())
+    # Each group (group model, shape) has programs of its own to compile; XLA compiles without
+    # holding the GIL, so two groups compile side by side on two cores.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda items: _evaluate_group(items, quantities), groups))
+    checked = 0
+    for items, new in zip(groups, answers, strict=True):
         for i, (ref, p) in enumerate(items):
             if "error" in ref:
                 assert np.isfinite(new["gain"][i]), p  # the old code hung here; ours answers
@@ -125,16 +137,15 @@ def test_staged_risks_equal_the_direct_functions(group_model):
         for _ in range(6)
     ]
     problems += [problems[0].replace(eta_u=e) for e in (0.1, 0.9)] + [problems[1].replace(eta_l=0.3)]
-    direct = jax.jit(asymptotics.risks)
     got = asymptotics.evaluate(problems)
     for i, p in enumerate(problems):
-        want = direct(p)
+        want = direct_risks(p, "exact")
         for k in ("teacher_risk", "student_risk", "gain"):
             assert got[k][i] == pytest.approx(float(want[k]), rel=1e-12), (k, i)
     eta = np.linspace(0.0, 1.0, 5)
     grid = asymptotics.evaluate_grid(problems[2], eta_l=eta[:, None], eta_u=eta[None, :])
     for i, j in [(0, 0), (1, 3), (4, 2)]:
-        want = direct(problems[2].replace(eta_l=float(eta[i]), eta_u=float(eta[j])))
+        want = direct_risks(problems[2].replace(eta_l=float(eta[i]), eta_u=float(eta[j])), "exact")
         assert grid["gain"][i, j] == pytest.approx(float(want["gain"]), rel=1e-12)
 
 

@@ -17,19 +17,35 @@ import pytest
 import simulate.deep as deep
 import w2s.cli
 
+from ._shared_cache import share
+
 TINY = (
     deep.BackboneSpec("test-weak", "mlp", width=8, features=4, task="binary", eta=0.05, steps=30, batch=32),
     deep.BackboneSpec("test-strong", "mlp", width=16, features=8, task="digit", eta=0.5, steps=30, batch=32),
 )
 
 
+# The real backbones this module pre-trains from scratch; the figures build uses the same.
+SHARED = ("mlp-tiny", "mlp-wide")
+
+
 @pytest.fixture(scope="module")
 def tiny_cache(tmp_path_factory):
-    """A private W2S_CACHE for this module (not the session: later tests keep the shared cache)."""
+    """A private W2S_CACHE for this module (not the session: later tests keep the shared cache).
+
+    Afterwards the real backbones pre-trained here (content-keyed files) are copied into the
+    suite's cache, where the figures build would otherwise pre-train them again."""
     mp = pytest.MonkeyPatch()
     mp.setenv("W2S_CACHE", str(tmp_path_factory.mktemp("w2s-cache")))
-    yield deep.cache_dir()
+    private = deep.cache_dir()
+    yield private
     mp.undo()
+    keys = {name: deep.BACKBONES[name].key() for name in SHARED}
+    share(
+        private,
+        [f"{n}-{k}{ext}" for n, k in keys.items() for ext in (".eqx", ".json", ".features.npy")],
+        deep.cache_dir(),
+    )
 
 
 # ----------------------------------------------------------------------------------- data

@@ -19,10 +19,15 @@ import simulate.deep as deep
 import w2s.cli
 from simulate.deep import _minilm, _text_features, _tweets
 
+from ._shared_cache import share
+
 
 @pytest.fixture(scope="module")
 def text_cache(tmp_path_factory):
-    """A private W2S_CACHE holding the small tweet set's features (extracted once)."""
+    """A private W2S_CACHE holding the small tweet set's features (extracted once, from scratch).
+
+    Afterwards the feature files (content-keyed) are copied into the suite's cache, where the
+    figures build would otherwise extract them again."""
     mp = pytest.MonkeyPatch()
     mp.setenv("W2S_CACHE", str(tmp_path_factory.mktemp("w2s-text-cache")))
     _text_features._MEMO.clear()
@@ -30,11 +35,14 @@ def text_cache(tmp_path_factory):
     deep._pipeline._probes_cached.cache_clear()
     for name in deep.ENCODERS:
         deep.tweet_features(name, "small")
-    yield deep.cache_dir()
+    private = deep.cache_dir()
+    names = [_text_features.feature_path(name, "small").name for name in deep.ENCODERS]
+    yield private
     _text_features._MEMO.clear()
     deep._pipeline._standardised_tweet_features.cache_clear()
     deep._pipeline._probes_cached.cache_clear()
     mp.undo()
+    share(private, names, deep.cache_dir())
 
 
 # --------------------------------------------------------------------------- data, attribute
