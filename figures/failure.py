@@ -28,7 +28,7 @@ ORDER = 40
 ETA = dict(eta_l=0.5, eta_t=0.5, eta_u=0.5 + math.sqrt(0.08))
 GAMMA, NU = 0.1, 0.05
 P_T = tuple(range(2, 10))  # gamma_z p_T <= 0.9, below the teacher's interpolation threshold
-FAST_P_T = (2, 9)  # each p_T is a new shape for the theory (a compilation)
+FAST_P_T = (2, 3)  # each p_T is a new shape for the theory (a compilation; small shapes compile fastest)
 MODELS = ("mixture", "mean-shift")
 
 
