@@ -130,7 +130,7 @@ def test_small_gamma_reproduces_printed_forms(model):
     np.testing.assert_allclose(errs[0] / errs[1], 10.0, rtol=0.02)
 
 
-def test_paper_section5_strongly_nonlinear_mixture():
+def test_strongly_nonlinear_mixture_matches_a_standalone_monte_carlo():
     """A stand-alone Monte Carlo check (docs/theory.md, "Validation of the exact theory"): mixture,
     mu_xi = (3, 3), T = I, S = e_1, gamma = 0.1, nu = 0.3, eta = (0.1, 0.4, 0.5): Monte Carlo
     1.265 +- 0.004 (the same formula evaluated by sampling: 1.260). z = 3 on the Monte Carlo's se."""
