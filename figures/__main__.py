@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--dask", metavar="ADDRESS", help="run simulation cells on this Dask scheduler")
     where.add_argument("--workers", type=int, metavar="K", help="run simulation cells on a local Dask cluster")
     args = parser.parse_args(argv)
-    _persistent_compilation_cache()
+    import w2s
+
+    w2s.use_jax_cache()  # the simulator's programs take seconds to compile per shape; a rebuild reuses them
     from figures import _common
 
     client = None
@@ -54,18 +56,6 @@ def main(argv: list[str] | None = None) -> int:
         if client is not None:
             client.close()
             cluster.close()
-
-
-def _persistent_compilation_cache() -> None:
-    """Keep JAX's compiled programs on disk ($W2S_JAX_CACHE, default ~/.cache/w2s-spurious/jax):
-    the exact theory and the simulator take seconds to compile per shape, and a rebuild needs the
-    same programs again."""
-    import os
-
-    import jax
-
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "w2s-spurious" / "jax"
-    jax.config.update("jax_compilation_cache_dir", os.environ.get("W2S_JAX_CACHE", str(default)))
 
 
 def _build(args) -> int:

@@ -12,4 +12,14 @@ from .problem import FIELDS, GROUP_MODELS, Problem, ProblemError, load_problem  
 
 __version__ = "0.1.0"
 
-__all__ = ["FIELDS", "GROUP_MODELS", "Problem", "ProblemError", "load_problem", "__version__"]
+__all__ = ["FIELDS", "GROUP_MODELS", "Problem", "ProblemError", "load_problem", "use_jax_cache", "__version__"]
+
+
+def use_jax_cache() -> None:
+    """Keep JAX's compiled programs on disk for long runs (``make figures``, ``w2s claims``):
+    ``$W2S_JAX_CACHE``, default ``$XDG_CACHE_HOME/w2s-spurious/jax`` (``~/.cache/...``)."""
+    import os
+    from pathlib import Path
+
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "w2s-spurious" / "jax"
+    jax.config.update("jax_compilation_cache_dir", os.environ.get("W2S_JAX_CACHE", str(default)))

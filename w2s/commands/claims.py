@@ -46,14 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _persistent_compilation_cache() -> None:
-    """Keep JAX's compiled programs on disk ($W2S_JAX_CACHE, default ~/.cache/w2s-spurious/jax)."""
-    import jax
-
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "w2s-spurious" / "jax"
-    jax.config.update("jax_compilation_cache_dir", os.environ.get("W2S_JAX_CACHE", str(default)))
-
-
 def run(args: argparse.Namespace) -> int:
     from w2s.commands import InputError
 
@@ -65,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
             check_markers(doc, "claims")
         except MarkersError as e:
             raise InputError(f"--doc: {e}") from None
-    _persistent_compilation_cache()
-    from w2s import claims
+    from w2s import claims, use_jax_cache
+
+    use_jax_cache()
 
     size = "quick" if args.quick else "full"
     t0 = time.perf_counter()
