@@ -37,6 +37,8 @@ BLOCK_FLOATS = 1 << 18
 def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> jax.Array:
     r"""``n`` i.i.d. group features :math:`\xi \in \mathbb R^p` from :math:`D(\eta)` (docs/theory.md, section 1).
 
+    The law is the problem's group model (:mod:`w2s.groups`), for the built-in ones:
+
     * mixture: :math:`g \sim \mathrm{Bern}(\eta)`, :math:`\xi \mid g \sim N(g\mu_\xi, \sigma_\xi^2 I_p)`;
     * mean-shift: :math:`\xi \sim N(\eta\mu_\xi, \sigma_\xi^2 I_p)`.
 
