@@ -21,23 +21,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]  # fmt: skip
+from benchmarks.browser import CHROMIUM, CHROMIUM_FLAGS, key_press_seconds, slider
+
 MOVES = 6
-_WATCH = """() => {
-    const before = document.getElementById('w2s-gain').textContent;
-    const w = window.__w2s = {before, t0: null, t1: null};
-    const onKey = () => { if (w.t0 === null) w.t0 = performance.now(); };
-    document.addEventListener('keydown', onKey, {capture: true, once: true});
-    const obs = new MutationObserver(() => {
-        const e = document.getElementById('w2s-gain');
-        if (e && e.textContent !== w.before && w.t1 === null) { w.t1 = performance.now(); obs.disconnect(); }
-    });
-    obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
 
 
 @contextlib.contextmanager
@@ -67,34 +54,16 @@ def _server(cache: str):
         proc.wait(timeout=30)
 
 
-def _thumb(pg, label: str):
-    thumbs = pg.locator("[role=slider]")
-    for i in range(thumbs.count()):
-        t = thumbs.nth(i)
-        lab = pg.locator(f"[id='{t.get_attribute('aria-labelledby')}']")
-        if lab.count() and label in lab.first.inner_text():
-            return t
-    raise RuntimeError(f"no slider labelled {label!r}")
-
-
 def _moves(pg, label: str) -> list[float]:
-    thumb = _thumb(pg, label)
-    out = []
-    for i in range(MOVES):
-        pg.evaluate(_WATCH)
-        thumb.focus()
-        pg.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-        pg.wait_for_function("() => window.__w2s.t1 !== null", timeout=120_000)
-        t0, t1 = pg.evaluate("() => [window.__w2s.t0, window.__w2s.t1]")
-        out.append((t1 - t0) / 1e3)
-    return out
+    thumb = slider(pg, label)
+    return [key_press_seconds(pg, thumb, "ArrowRight" if i % 2 == 0 else "ArrowLeft")[0] for i in range(MOVES)]
 
 
 def _measure() -> dict:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as cache, _server(cache) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             pg = browser.new_page(viewport={"width": 1440, "height": 980})
             t0 = time.perf_counter()

@@ -28,24 +28,13 @@ import numpy as np
 import pytest
 
 import asymptotics
+from benchmarks.browser import CHROMIUM, CHROMIUM_FLAGS, key_press_seconds, slider
 from w2s import explore
 from w2s.cli import main
 from w2s.commands import explore as explore_command
 from w2s.markers import write_between
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-# The flags this project's machines need: no sandbox as root, no GPU, no network look-ups.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # ------------------------------------------------------------------------- numeric module
@@ -430,40 +419,6 @@ def page(tmp_path_factory):
         yield pg
 
 
-def _thumb(pg, label: str):
-    """The slider thumb whose label contains ``label``."""
-    thumbs = pg.locator("[role=slider]")
-    for i in range(thumbs.count()):
-        t = thumbs.nth(i)
-        lab = pg.locator(f"[id='{t.get_attribute('aria-labelledby')}']")
-        if lab.count() and label in lab.first.inner_text():
-            return t
-    raise AssertionError(f"no slider labelled {label!r}")
-
-
-_WATCH = """() => {
-    const before = document.getElementById('w2s-gain').textContent;
-    const w = window.__w2s = {before, t0: null, t1: null};
-    const onKey = () => { if (w.t0 === null) w.t0 = performance.now(); };
-    document.addEventListener('keydown', onKey, {capture: true, once: true});
-    const obs = new MutationObserver(() => {
-        const e = document.getElementById('w2s-gain');
-        if (e && e.textContent !== w.before && w.t1 === null) { w.t1 = performance.now(); obs.disconnect(); }
-    });
-    obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def _move(pg, thumb, key: str) -> tuple[float, str]:
-    """Press ``key`` on a slider thumb; returns (seconds from keydown to the new gain in the DOM, new text)."""
-    pg.evaluate(_WATCH)
-    thumb.focus()
-    pg.keyboard.press(key)
-    pg.wait_for_function("() => window.__w2s.t1 !== null", timeout=120_000)
-    t0, t1 = pg.evaluate("() => [window.__w2s.t0, window.__w2s.t1]")
-    return (t1 - t0) / 1e3, pg.locator("#w2s-gain").inner_text()
-
-
 def test_slider_move_updates_gain_and_plot_in_the_browser(page, tmp_path):
     _drive(page, tmp_path, "paper", docs=os.environ.get("W2S_UPDATE_DOCS") == "1")
 
@@ -488,9 +443,9 @@ def _drive(pg, tmp_path: Path, method: str, *, docs: bool) -> None:
     png0 = pg.locator("#w2s-plot").screenshot()
     pg.screenshot(path=str(tmp_path / "explore_before.png"), full_page=True)
 
-    thumb = _thumb(pg, "pseudolabeled minority")
+    thumb = slider(pg, "pseudolabeled minority")
     value0 = float(thumb.get_attribute("aria-valuenow"))
-    seconds, gain1 = _move(pg, thumb, "ArrowRight")
+    seconds, gain1 = key_press_seconds(pg, thumb, "ArrowRight")
     assert float(thumb.get_attribute("aria-valuenow")) == pytest.approx(value0 + 0.01)
     assert gain1 != gain0
     assert float(gain1) == pytest.approx(_expected_gain(method, eta_u=value0 + 0.01), abs=2e-5)
@@ -500,10 +455,10 @@ def _drive(pg, tmp_path: Path, method: str, *, docs: bool) -> None:
     # More moves, in both directions, for a stable timing figure.
     times = [seconds]
     for key in ("ArrowLeft", "ArrowRight", "ArrowLeft", "ArrowRight", "ArrowLeft", "ArrowRight"):
-        times.append(_move(pg, thumb, key)[0])
+        times.append(key_press_seconds(pg, thumb, key)[0])
     # A slider that moves the phase diagram too (everything but eta_l, eta_u recomputes it).
     phase0 = pg.locator("#w2s-phase").inner_html()
-    other, gain2 = _move(pg, _thumb(pg, "test minority"), "ArrowRight")
+    other, gain2 = key_press_seconds(pg, slider(pg, "test minority"), "ArrowRight")
     assert gain2 != gain1
     pg.wait_for_function(f"() => document.getElementById('w2s-phase').innerHTML !== {json.dumps(phase0)}")
     median = statistics.median(times)
