@@ -306,13 +306,16 @@ def _sample_b(rng, p_T, p_S, model):
 SIM_STEP = 0.1  # claim (c): ||Xi||_F^2 step, times (p_S - 1)
 
 
-def _sample_c(rng, p_T, p_S, model):
+def _step_pair(rng, p_T, p_S, model, field, high, step):
+    """Two problems that differ only in the ``from_scalars`` argument ``field``, by ``step``; the
+    first has it uniform in [0, high - step], the rest drawn by :func:`_scalar_spec`."""
     spec = _scalar_spec(rng, p_T, p_S, model)
-    step = SIM_STEP * (p_S - 1)
-    spec["similarity"] = float(rng.uniform(0.0, (p_S - 1) - step))
-    one = Problem.from_scalars(**spec)
-    two = Problem.from_scalars(**{**spec, "similarity": spec["similarity"] + step})
-    return one, two
+    spec[field] = float(rng.uniform(0.0, high - step))
+    return Problem.from_scalars(**spec), Problem.from_scalars(**{**spec, field: spec[field] + step})
+
+
+def _sample_c(rng, p_T, p_S, model):
+    return _step_pair(rng, p_T, p_S, model, "similarity", p_S - 1, SIM_STEP * (p_S - 1))
 
 
 NU_STEP = 0.05
@@ -328,11 +331,7 @@ MU_S_STEP = 2.0
 
 
 def _sample_mu_s(rng, p_T, p_S, model):
-    spec = _scalar_spec(rng, p_T, p_S, model)
-    spec["mu_S2"] = float(rng.uniform(0.0, 40.0 - MU_S_STEP))
-    one = Problem.from_scalars(**spec)
-    two = Problem.from_scalars(**{**spec, "mu_S2": spec["mu_S2"] + MU_S_STEP})
-    return one, two
+    return _step_pair(rng, p_T, p_S, model, "mu_S2", 40.0, MU_S_STEP)
 
 
 ETA_STEP = 0.1
