@@ -9,9 +9,9 @@ The figure protocol: a figure is a module of this package with a top-level ``ORD
 * ``compute(p) -> dict[str, np.ndarray]``: the data, where ``p`` is :func:`parameters`, i.e.
   ``params(size)`` plus ``size``, ``method``, ``sim`` and ``seed``;
 * ``plot(data, p) -> dict[str, Figure | str]``: the outputs by file stem: a matplotlib Figure is
-  saved as ``OUT/stem.png`` and ``.pdf``, a string as ``OUT/stem.md``.
+  saved in :data:`OUT` under its stem as PNG and PDF, a string as Markdown.
 
-:func:`build` runs one figure. Its data are cached in ``DATA/NAME.npz`` with a ``NAME.json``
+:func:`build` runs one figure. Its data are cached in :data:`DATA` as an ``.npz`` named after the module, beside a ``.json``
 of the parameters, a hash of the code that computes them (:func:`code_hash`), the seconds taken
 and versions; they are reused while both parameters and hash are unchanged. The hash covers the
 figure module *without its* ``plot`` *function* (compared as a syntax tree, so comments and
@@ -164,8 +164,8 @@ def data(fig: ModuleType, p: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def save(outputs: dict[str, Any]) -> list[Path]:
-    """Write ``plot``'s outputs to :data:`OUT`: a Figure as ``stem.png`` and ``stem.pdf`` (then
-    closed), a string as ``stem.md``."""
+    """Write ``plot``'s outputs to :data:`OUT` under their stems: a Figure as PNG and PDF (then
+    closed), a string as Markdown."""
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 

