@@ -47,8 +47,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import w2s.groups
+import w2s.moments
+import w2s.problem
 from w2s.groups import group_law
-from w2s.moments import teacher_moment
 from w2s.problem import LEAVES, SCALARS, Problem, ProblemError
 
 from ._exact import (
@@ -178,7 +180,7 @@ def _fingerprint() -> str:
     """Hash of what a compiled executable depends on besides its program and shapes."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    ground = (Problem, group_law, teacher_moment)  # w2s/problem.py, groups.py, moments.py
+    ground = (w2s.problem, w2s.groups, w2s.moments)
     sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(m)).resolve() for m in ground]
     for path in sources:
         h.update(path.name.encode())

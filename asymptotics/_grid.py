@@ -36,7 +36,7 @@ def grid_leaves(problem: Problem, grids: dict[str, Any]):
 
     A scalar field's grid is an array of values. A vector or matrix field's grid (``mu_xi``,
     ``T``, ``S``) is an array whose trailing axes have the field's shape and whose leading axes
-    are grid axes; each of its points is validated as a Problem would validate it. Grid axes of
+    are grid axes; each of its values is validated as a Problem would validate it. Grid axes of
     all fields broadcast together (``[:, None]`` / ``[None, :]`` for a product grid).
 
     Returns:
@@ -67,11 +67,10 @@ def grid_leaves(problem: Problem, grids: dict[str, Any]):
         tail = base[f].shape
         v = np.broadcast_to(values[f], shape + tail) if f in values else np.broadcast_to(base[f], shape + tail)
         stacked.append(v.reshape((m, *tail)))
-    matrices = [f for f in values if f not in SCALARS]
-    if matrices:  # orthonormal columns and the like, per point
-        index = {f: LEAVES.index(f) for f in matrices}
-        for i in range(m):
-            problem.replace(**{f: stacked[index[f]][i] for f in matrices})
+    for f in values:  # a vector or matrix field: each of its own values (shapes are fixed, so rules are per field)
+        if f not in SCALARS:
+            for value in values[f].reshape((-1, *base[f].shape)):
+                problem.replace(**{f: value})
     return shape, stacked, treedef
 
 

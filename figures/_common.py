@@ -11,12 +11,13 @@ The figure protocol: a figure is a module of this package with a top-level ``ORD
 * ``plot(data, p) -> dict[str, Figure | str]``: the outputs by file stem: a matplotlib Figure is
   saved in :data:`OUT` under its stem as PNG and PDF, a string as Markdown.
 
-:func:`build` runs one figure. Its data are cached in :data:`DATA` as an ``.npz`` named after the module, beside a ``.json``
-of the parameters, a hash of the code that computes them (:func:`code_hash`), the seconds taken
-and versions; they are reused while both parameters and hash are unchanged. The hash covers the
-figure module *without its* ``plot`` *function* (compared as a syntax tree, so comments and
-formatting do not count either), this file, and the packages the data step runs
-(:data:`SHARED_SOURCES`): restyling a plot never recomputes, a changed compute step always does.
+:func:`build` runs one figure. Its data are cached in :data:`DATA` as an ``.npz`` named after the
+module, beside a ``.json`` of the parameters, a hash of the code that computes them
+(:func:`code_hash`), the seconds taken and versions; they are reused while both parameters and hash
+are unchanged. The hash covers the figure module *without its* ``plot`` *function* (compared as a
+syntax tree, so comments and formatting do not count either), this file, and the packages the data
+step runs (:data:`SHARED_SOURCES`): restyling a plot never recomputes, a changed compute step
+always does.
 
 Output goes to ``figures/data`` (cached data; ``cells/HASH``, the sweep runner's result store)
 and ``figures/out`` (PNG, PDF, Markdown), or under ``$W2S_FIGURES_DIR`` when it is set.
