@@ -107,8 +107,8 @@ def test_theory_moments_equal_the_law(model):
 def test_a_new_model_runs_through_the_exact_theory():
     """The registered third model needs no other code: at small gamma the exact teacher risk
     approaches the leading-order trace sigma_y^2 gamma tr(M_t M_l^{-1}) computed from the moments,
-    with relative difference O(gamma p_T) (4.5e-4 here), well below the 9e-3 by which the
-    leading order tells this law from the mixture at this problem."""
+    with relative difference O(gamma p_T) = O(3e-4); the bound 1e-3 is well below the relative
+    difference between this law's and the mixture's leading orders at this problem (> 5e-3, checked)."""
     problem = _problem(THREE.name).replace(gamma=1e-4)
     exact = float(jax.jit(asymptotics.teacher_risk_exact)(problem))
     leading = float(asymptotics.teacher_risk_paper(problem))
