@@ -33,7 +33,16 @@ import sympy as sp
 
 from w2s.groups import LAWS, group_law
 
-__all__ = ["SYMBOLS", "moment_matrices", "leading_traces", "printed_forms", "closed_forms", "residuals"]
+__all__ = [
+    "SYMBOLS",
+    "bounded_penalty",
+    "moment_matrices",
+    "leading_traces",
+    "printed_forms",
+    "closed_forms",
+    "mechanism_residuals",
+    "residuals",
+]
 
 eta_l, eta_u, eta_t = sp.symbols("eta_l eta_u eta_t", real=True)
 sigma2 = sp.Symbol("sigma_xi2", positive=True)
@@ -115,9 +124,51 @@ def mixture_teacher_scalar() -> sp.Expr:
     return 3 + (eta_t - eta_l) * (1 - 2 * eta_l) * a / (1 + eta_l * (1 - eta_l) * a)
 
 
+def bounded_penalty() -> sp.Expr:
+    """The mixture's leading-order gain over sigma_y^2 gamma_z with Xi = 0 and mu_S = 0:
+    (p_T - 1) - D a / (1 + eta_l (1 - eta_l) a), D = (eta_u - eta_l)^2 - (eta_t - eta_l)(1 - 2 eta_l)."""
+    a = (m1**2 + m2**2) / sigma2
+    D = (eta_u - eta_l) ** 2 - (eta_t - eta_l) * (1 - 2 * eta_l)
+    return 2 - D * a / (1 + eta_l * (1 - eta_l) * a)
+
+
+def _at(expr, **values):
+    return expr.subs({SYMBOLS[k]: v for k, v in values.items()})
+
+
+def mechanism_residuals() -> dict[str, sp.Expr]:
+    """The identities behind the claims audit's mechanisms and supported readings (docs/claims.md)."""
+    out = {}
+    # Xi = 0 (k = 1: S = e3, orthogonal to the teacher's directions) and mu_S = 0 (m3 = 0).
+    teacher, student = leading_traces("mixture")
+    out["mixture, Xi = 0, mu_S = 0: gain - bounded penalty form"] = _simplify(
+        _at(teacher - student, k=1, m3=0) - bounded_penalty()
+    )
+    # At eta_t = eta_u the leading-order gain is tr(M_l^{-1} (M_u - C_u K_u^{-1} C_u^T)) >= 0: a Schur complement.
+    for model in LAWS:
+        teacher, student = leading_traces(model)
+        M_l = moment_matrices(model, eta_l)[0]
+        M_u, K_u, C_u = moment_matrices(model, eta_u)
+        schur = (M_l.inv() * (M_u - C_u * K_u.inv() * C_u.T)).trace()
+        out[f"{model}, eta_t = eta_u: gain - tr(M_l^-1 Schur complement)"] = _simplify(
+            (teacher - student).subs(eta_t, eta_u) - schur
+        )
+    # The printed gain is a concave quadratic in eta_u with its peak at the printed eta_u*.
+    pt, ps = printed_forms()
+    mu_T, Xi, mu_S = T.T * MU, T.T * S, S.T * MU
+    d = mu_T - Xi * mu_S
+    star = (d.T * (eta_l * mu_T - eta_t * Xi * mu_S))[0] / (d.T * d)[0]
+    gain = pt - ps
+    out["printed: d^2 gain / d eta_u^2 + 2 ||mu_T - Xi mu_S||^2 / sigma_xi^2"] = _simplify(
+        sp.diff(gain, eta_u, 2) + 2 * (d.T * d)[0] / sigma2
+    )
+    out["printed: d gain / d eta_u at the printed eta_u*"] = _simplify(sp.diff(gain, eta_u).subs(eta_u, star))
+    return out
+
+
 def residuals() -> dict[str, sp.Expr]:
     """Every identity this module asserts, as an expression that simplifies to 0."""
-    out = {}
+    out = mechanism_residuals()
     for model in LAWS:
         teacher, student = leading_traces(model)
         ct, cs = closed_forms(model)

@@ -77,7 +77,7 @@ def test_mixture_traces_equal_symbolic_closed_forms(seed):
 
 def test_symbolic_derivation_matches_printed_and_closed_forms():
     residuals = symbolic.residuals()
-    assert len(residuals) == 7
+    assert len(residuals) == 12
     for name, r in residuals.items():
         assert r == 0, name
     # The check can fail: a wrong printed coefficient leaves a non-zero residual.
