@@ -310,3 +310,26 @@ def test_quick_run_end_to_end(tmp_path):
     report.write_report(result, doc)
     text = doc.read_text()
     assert "### Statements that hold on the paper's regime" in text and (tmp_path / "claims" / "claim_a.png").exists()
+
+
+def test_step_sensitivity_at_the_default_values_reproduces_the_verdicts(monkeypatch):
+    """Moved to their own defaults, the re-evaluated factors and steps give the stored verdicts."""
+    from w2s.claims import _definitions, _run
+
+    monkeypatch.setitem(_run.MOVED, "d_below", (_definitions.D_LOW,))
+    monkeypatch.setitem(_run.MOVED, "d_above", (_definitions.D_HIGH,))
+    monkeypatch.setitem(_run.MOVED, "headline", (_definitions.ETA_STEP,))
+    models = ("mixture", "mean-shift")
+    result = {"claims": {}}
+    cfg = {"shapes": SHAPE, "n": 6, "n_star": 2}
+    for key in ("d_below", "d_above", "headline"):
+        result["claims"][key] = _run._run_claim(CLAIM[key], cfg, 12, models, None, result["claims"])
+    for row in _run.step_sensitivity(result, models):
+        entry = result["claims"][row["claim"]]
+        for stratum, cases in entry["cases"].items():
+            finite = np.array([math.isfinite(float(_definitions._threshold_printed(c.problems[0]))) for c in cases])
+            for m in models:
+                v = entry["v"][stratum][m]["exact"]
+                want = claims.summarise(v, finite if row["claim"] != "headline" else None)
+                got = row["cells"][f"{stratum}|{m}"]
+                assert (got["holds"], got["n"] - got["errors"]) == (want["holds"], want["n"] - want["errors"])

@@ -13,7 +13,7 @@ import numpy as np
 from w2s.groups import LAWS
 
 from . import _engine as engine
-from ._definitions import CLAIMS, Case, Claim
+from ._definitions import CLAIMS, D_HIGH, D_LOW, ETA_STEP, Case, Claim, _scaled, _threshold_printed
 from ._mechanisms import d_thresholds, fails_earlier, mechanism_checks
 from ._sampling import COMMON_TEXT, STRATA, for_models, regime_distance
 
@@ -32,6 +32,8 @@ SIZES: dict[str, dict[str, Any]] = {
 HALF_WIDTH = 0.05
 MAX_DRAWS = 200_000  # rejection samplers give up after this many draws per case
 VIOLATION = 0.01  # a counterexample violates the claim by at least 1 % of the teacher risk
+# the values step_sensitivity moves the audit's own factors and steps to
+MOVED = {"d_below": (0.5, 0.9), "d_above": (1.1, 2.0), "headline": (ETA_STEP / 2, 2 * ETA_STEP)}
 SIMULABLE = 0.05  # simulated counterexamples have gamma_z p_T >= this (n = d_z / gamma_z <= 20 d_z p_T)
 
 
@@ -245,6 +247,61 @@ def check_counterexample(problems, quantity, theory, d_zs, trials, seed, z_crit)
     return rows
 
 
+def step_sensitivity(result, models, progress=None) -> list[dict[str, Any]]:
+    """The audit's own steps and factors, moved, on the cases already drawn (exact theory only):
+    claim (d)'s check factors (0.8 s_P and 1.25 s_P moved to 0.5, 0.9 and 1.1, 2) and the headline's
+    eta_u step (0.1 moved to 0.05 and 0.2). Each row: ``claim``, ``what``, ``value`` and, per
+    ``stratum|model``, the summary of the re-read verdict."""
+    rows = []
+    moves = [("d_below", D_LOW, 1, MOVED["d_below"]), ("d_above", D_HIGH, -1, MOVED["d_above"])]
+    for key, base, sign, factors in moves:
+        entry = result["claims"][key]
+        for f in factors:
+            cells = {}
+            for stratum, cases in entry["cases"].items():
+                s_P = np.array([float(_threshold_printed(c.problems[0])) for c in cases])
+                mask = np.isfinite(s_P)  # cases checked at a multiple of s_P (not at the cap)
+                scaled = [_scaled(c.problems[0], f * s) for c, s in zip(cases, s_P, strict=True) if np.isfinite(s)]
+                for m in models:
+                    probs = [q.replace(group_model=m) for q in scaled]
+                    v = _moved_verdict(probs, mask, lambda g, t, sign=sign: sign * g / t, progress)
+                    cells[f"{stratum}|{m}"] = engine.summarise(v, mask)
+            rows.append({"claim": key, "what": f"check at this multiple of s_P (default {base:g})", "value": f,
+                         "cells": cells})  # fmt: skip
+    entry = result["claims"]["headline"]
+    for step in MOVED["headline"]:
+        cells = {}
+        for stratum, cases in entry["cases"].items():
+            moved, mask = [], np.zeros(len(cases), bool)
+            for i, c in enumerate(cases):
+                a, b = c.problems
+                side = np.sign(float(b.eta_u) - float(a.eta_u))
+                e = float(a.eta_u) + side * step
+                if 0.0 <= e <= 1.0:
+                    moved.append((i, b.replace(eta_u=e)))
+                    mask[i] = True
+            for m in models:
+                first = np.asarray(entry["v"][stratum][m]["exact"]["gain"])[:, 0]
+                probs = [q.replace(group_model=m) for _, q in moved]
+                idx = np.array([i for i, _ in moved], int)
+                v = _moved_verdict(probs, mask, lambda g, t, first=first[idx]: (first - g) / t, progress)
+                cells[f"{stratum}|{m}"] = engine.summarise(v, mask)
+        rows.append({"claim": "headline", "what": f"eta_u step (default {ETA_STEP:g})", "value": step, "cells": cells})
+    return rows
+
+
+def _moved_verdict(problems, mask, margin_of, progress) -> dict[str, np.ndarray]:
+    """Verdict arrays over all cases (``mask`` marks those re-evaluated, in order) from the exact
+    gains of ``problems``: holds where ``margin_of(gain, teacher) > 0``."""
+    out, failed = engine.evaluate(problems, "exact", progress)
+    margin = margin_of(np.asarray(out["gain"], np.float64), np.asarray(out["teacher_risk"], np.float64))
+    n = mask.size
+    holds, bad = np.zeros(n, bool), np.zeros(n, bool)
+    holds[mask] = margin > 0
+    bad[mask] = failed | ~np.isfinite(margin)
+    return {"holds": holds, "bad": bad, "skip": np.zeros(n, bool)}
+
+
 def _progress(total: int, enabled: bool | None, desc: str = "w2s claims"):
     from tqdm.auto import tqdm
 
@@ -304,6 +361,7 @@ def run_claims(size: str = "quick", seed: int = SEED, simulate_checks: bool = Tr
         result["d_thresholds"] = d_thresholds(models, bar) if cfg["thresholds"] else []
         result["d_earlier"] = fails_earlier(result["d_thresholds"]) if result["d_thresholds"] else {}
         result["mechanisms"] = mechanism_checks(seed, cfg["mechanisms"], bar)
+        result["step_sensitivity"] = step_sensitivity(result, models, bar)
     # counterexamples of the literal readings, re-checked by the simulator
     todo = []
     for entry in result["claims"].values():

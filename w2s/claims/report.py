@@ -137,7 +137,7 @@ def sensitivity(result) -> list[dict[str, Any]]:
             "a", "gain > floor x teacher risk, floor =", floor,
             lambda cases, v, floor=floor: (v["margin"] > floor, None),
         )  # fmt: skip
-    return rows
+    return rows + result.get("step_sensitivity", [])
 
 
 def repaired(result) -> list[dict[str, Any]]:
