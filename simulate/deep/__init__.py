@@ -23,7 +23,7 @@ from ._backbones import (
 )
 from ._data import RECIPE, ColouredDigits, Split, group_counts, load_coloured_digits, render, round_half_up
 from ._heads import LinearHead, cross_entropy, entropy, gce, predict_logits, select_confident, train_head
-from ._minilm import ENCODERS, MiniLM, encode, load_minilm, tokenize
+from ._minilm import MINILM_VIEWS, NETWORKS, MiniLM, encode, load_minilm, load_network, tokenize
 from ._pipeline import (
     DATASETS,
     ETA_O,
@@ -33,11 +33,12 @@ from ._pipeline import (
     TEXT_PAIRS,
     DeepConfig,
     DeepConfigError,
+    TextPair,
     average_accuracy,
     probes,
     run_w2s,
 )
-from ._text_features import feature_path, tweet_features
+from ._text_features import ENCODERS, feature_path, tweet_features
 from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets, raw_counts, read_corpus
 from ._tweets import SIZES as TWEET_SIZES
 
@@ -46,16 +47,20 @@ __all__ = [
     "AIRLINE_RULE",
     "DATASETS",
     "ENCODERS",
+    "MINILM_VIEWS",
     "MiniLM",
+    "NETWORKS",
     "P_GRID",
     "Q_GRID",
     "TEXT_PAIRS",
     "TWEET_SIZES",
+    "TextPair",
     "TweetData",
     "encode",
     "feature_path",
     "is_airline",
     "load_minilm",
+    "load_network",
     "load_tweets",
     "probes",
     "raw_counts",
