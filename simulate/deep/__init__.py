@@ -39,7 +39,18 @@ from ._pipeline import (
     run_w2s,
 )
 from ._text_features import ENCODERS, feature_path, tweet_features
-from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets, raw_counts, read_corpus
+from ._tweets import (
+    AIRLINE_HANDLES,
+    AIRLINE_RULE,
+    TweetData,
+    hygiene_counts,
+    hygiene_table,
+    is_airline,
+    load_tweets,
+    normalise,
+    raw_counts,
+    read_corpus,
+)
 from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
@@ -58,10 +69,13 @@ __all__ = [
     "TweetData",
     "encode",
     "feature_path",
+    "hygiene_counts",
+    "hygiene_table",
     "is_airline",
     "load_minilm",
     "load_network",
     "load_tweets",
+    "normalise",
     "probes",
     "raw_counts",
     "read_corpus",
