@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -150,6 +152,19 @@ def test_confidence_is_kept_per_tweet():
     c = d.confidence
     assert c.shape == d.y.shape and np.all((c[~np.isnan(c)] >= 0) & (c[~np.isnan(c)] <= 1))
     assert not np.isnan(c[d.a == 1]).any()  # the airline corpus has a confidence for every tweet
+
+
+def test_docs_data_block_is_current():
+    """docs/deep.md's hygiene block is :func:`simulate.deep.hygiene_table` (``W2S_WRITE_DOCS=1`` rewrites it)."""
+    from w2s.markers import check_markers, markers, write_between
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "deep.md"
+    body = deep.hygiene_table("full")
+    if os.environ.get("W2S_WRITE_DOCS") == "1":
+        write_between(doc, "tweets-data", body)
+    text = check_markers(doc, "tweets-data")
+    begin, end = markers("tweets-data")
+    assert text[text.index(begin) + len(begin) : text.index(end)].strip("\n") == body
 
 
 def test_a_different_file_is_refused(tmp_path):
