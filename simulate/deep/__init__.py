@@ -1,7 +1,8 @@
 """The deep-model path: W2S with frozen pre-trained backbones on offline spurious benchmarks.
 
 Two data sets: real airline / other tweets (label: negative sentiment; spurious attribute:
-the tweet addresses a US airline) with frozen all-MiniLM-L6-v2 encoders written in JAX, and
+the tweet addresses a US airline) with frozen text encoders (views of all-MiniLM-L6-v2 and
+paraphrase-MiniLM-L3-v2 in one JAX BERT forward, and a TF-IDF bag of words), and
 coloured scikit-learn digits (label: digit >= 5; attribute: colour) with small equinox
 backbones pre-trained once and cached. Linear heads are trained with optax, and the
 Enhanced-W2S remedy (entropy-selected subset, GCE loss) of "Does Weak-to-strong Generalization
@@ -23,7 +24,7 @@ from ._backbones import (
 )
 from ._data import RECIPE, ColouredDigits, Split, group_counts, load_coloured_digits, render, round_half_up
 from ._heads import LinearHead, cross_entropy, entropy, gce, predict_logits, select_confident, train_head
-from ._minilm import ENCODERS, MiniLM, encode, load_minilm, tokenize
+from ._minilm import MINILM_VIEWS, NETWORKS, MiniLM, encode, load_minilm, load_network, tokenize
 from ._pipeline import (
     DATASETS,
     ETA_O,
@@ -33,12 +34,24 @@ from ._pipeline import (
     TEXT_PAIRS,
     DeepConfig,
     DeepConfigError,
+    TextPair,
     average_accuracy,
     probes,
     run_w2s,
 )
-from ._text_features import feature_path, tweet_features
-from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets, raw_counts, read_corpus
+from ._text_features import ENCODERS, feature_path, tweet_features
+from ._tweets import (
+    AIRLINE_HANDLES,
+    AIRLINE_RULE,
+    TweetData,
+    hygiene_counts,
+    hygiene_table,
+    is_airline,
+    load_tweets,
+    normalise,
+    raw_counts,
+    read_corpus,
+)
 from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
@@ -46,17 +59,24 @@ __all__ = [
     "AIRLINE_RULE",
     "DATASETS",
     "ENCODERS",
+    "MINILM_VIEWS",
     "MiniLM",
+    "NETWORKS",
     "P_GRID",
     "Q_GRID",
     "TEXT_PAIRS",
     "TWEET_SIZES",
+    "TextPair",
     "TweetData",
     "encode",
     "feature_path",
+    "hygiene_counts",
+    "hygiene_table",
     "is_airline",
     "load_minilm",
+    "load_network",
     "load_tweets",
+    "normalise",
     "probes",
     "raw_counts",
     "read_corpus",

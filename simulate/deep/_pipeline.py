@@ -48,6 +48,8 @@ __all__ = [
     "MODELS",
     "P_GRID",
     "Q_GRID",
+    "TEXT_PAIRS",
+    "TextPair",
     "DeepConfig",
     "DeepConfigError",
     "average_accuracy",
@@ -60,9 +62,35 @@ ETA_O = 0.1  # the paper's eta_o: the small minority fraction of the mismatch se
 P_GRID = (0.25, 0.5, 0.75)
 Q_GRID = (0.4, 0.7, 1.0)
 
-TEXT_PAIRS: dict[str, tuple[str, str]] = {
-    "minilm-l1/minilm": ("minilm-l1", "minilm"),
-    "minilm-static/minilm": ("minilm-static", "minilm"),
+
+class TextPair(tuple):
+    """A tweets pair: the tuple ``(weak, strong)`` of encoder names (:data:`simulate.deep.ENCODERS`),
+    carrying a one-line ``description``; unpacks and compares like the plain 2-tuple."""
+
+    description: str
+
+    def __new__(cls, weak: str, strong: str, description: str):
+        self = super().__new__(cls, (weak, strong))
+        self.description = description
+        return self
+
+    def __getnewargs__(self):
+        return (*self, self.description)
+
+
+TEXT_PAIRS: dict[str, TextPair] = {
+    "minilm-l1/minilm": TextPair(
+        "minilm-l1", "minilm", "teacher: the student's own first block (a view of the student network)"
+    ),
+    "minilm-static/minilm": TextPair(
+        "minilm-static", "minilm", "teacher: the student's word-embedding table, mean-pooled (a view of it)"
+    ),
+    "tfidf/minilm": TextPair(
+        "tfidf", "minilm", "teacher: a TF-IDF bag-of-words linear model, fitted on the pool (no pre-training)"
+    ),
+    "minilm-l3/minilm": TextPair(
+        "minilm-l3", "minilm", "teacher: paraphrase-MiniLM-L3-v2, a different, shallower pre-trained network"
+    ),
 }
 # dataset -> default pair, its pairs, default (n, N, n_val)
 DATASETS: dict[str, dict[str, Any]] = {
