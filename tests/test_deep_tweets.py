@@ -65,24 +65,91 @@ def test_attribute_rule(text, expected):
     assert deep.is_airline(text) is expected
 
 
+def _file_rows() -> list[tuple[str, str, str]]:
+    """``(sentiment, confidence, text)`` of every row, decoded per row independently of the module:
+    UTF-8 where the row's bytes are valid UTF-8, else Latin-1."""
+    raw = _tweets._read_checked(_tweets.csv_path(), _tweets.CSV_SHA256)
+    out = []
+    for r in csv.DictReader(io.StringIO(raw.decode("latin-1"), newline="")):
+        b = r["text"].encode("latin-1")
+        try:
+            text = b.decode("utf-8")
+        except UnicodeDecodeError:
+            text = r["text"]
+        out.append((r["sentiment"], r["confidence"], text.strip()))
+    return out
+
+
 def test_corpus_counts_match_the_published_counts():
     """Before de-duplication, the handle rule gives the counts published for this corpus."""
-    raw = _tweets._read_checked(_tweets.csv_path(), _tweets.CSV_SHA256).decode("latin-1")
-    rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+    rows = _file_rows()
     assert len(rows) == 38158
     counts = {}
-    for r in rows:
-        k = (r["sentiment"], deep.is_airline(r["text"]))
+    for sent, _, text in rows:
+        k = (sent, deep.is_airline(text))
         counts[k] = counts.get(k, 0) + 1
     assert counts[("negative", True)] == 9176 and counts[("positive", True)] == 2363
     assert counts[("neutral", True)] == 3099
     assert counts[("negative", False)] == 7010 and counts[("positive", False)] == 4591
-    # de-duplicated corpus: no text twice, neutral dropped, labels as the file says
-    texts, y, a = _tweets.read_corpus()
-    assert len(set(texts)) == len(texts) < 7010 + 4591 + 9176 + 2363
-    assert all(bool(ai) == deep.is_airline(t) for t, ai in zip(texts[:2000], a[:2000], strict=True))
-    by_text = {r["text"].strip(): r["sentiment"] for r in reversed(rows)}  # first occurrence wins
-    assert all((by_text[t] == "negative") == bool(yi) for t, yi in zip(texts[:2000], y[:2000], strict=True))
+    assert deep.raw_counts() == counts
+
+
+def test_hygiene_rules_hold_on_the_kept_corpus():
+    """No normalised text twice; neutral and both-label texts gone; labels, attributes and counts as the file says."""
+    rows = [r for r in _file_rows() if r[0] != "neutral"]
+    labels: dict[str, set[str]] = {}
+    by_text: dict[str, str] = {}
+    for sent, _, text in rows:
+        labels.setdefault(_tweets.normalise(text), set()).add(sent)
+        by_text.setdefault(text, sent)  # first occurrence
+    texts, y, a = deep.read_corpus()
+    keys = [_tweets.normalise(t) for t in texts]
+    assert len(set(keys)) == len(keys) and all(keys)
+    assert all(len(labels[k]) == 1 for k in keys)  # a text with both labels is dropped
+    assert all((by_text[t] == "negative") == bool(yi) for t, yi in zip(texts, y, strict=True))
+    assert all(bool(ai) == deep.is_airline(t) for t, ai in zip(texts, a, strict=True))
+    # every removed row is a repeat of a kept text's normalised form, or of a both-label text
+    kept = set(keys)
+    ambiguous = {k for k, v in labels.items() if len(v) > 1}
+    assert kept | ambiguous == set(labels) and not kept & ambiguous
+    h = deep.hygiene_counts()
+    removed = h["removed"]
+    assert h["kept"] == len(texts)
+    assert len(rows) == len(texts) + sum(v for k, v in removed.items() if k != "both labels: texts")
+    assert removed["both labels: texts"] == len(ambiguous) > 0
+    assert removed["near duplicates"] > 0  # the rule does more than exact matching on this file
+    assert sum(h["decoding"].values()) == 38158
+    assert sum(v["kept"] for v in h["groups"].values()) == len(texts)
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("RT @united: Thanks for the upgrade!! http://t.co/xyz", "thanks for the upgrade"),
+        ("rt @a: RT @b_2: Hello,   World", "hello world"),
+        ("@JetBlue's crew ROCKS www.jetblue.com", "jetblue s crew rocks"),
+        ("I love RT @x: this", "i love rt x this"),  # only a leading prefix is removed
+        ("https://t.co/a", ""),
+    ],
+)
+def test_normalise(text, key):
+    assert deep.normalise(text) == key
+
+
+def test_rows_are_decoded_one_by_one():
+    """UTF-8 rows are read as UTF-8 (no mojibake), rows that are not UTF-8 fall back to Latin-1."""
+    h = deep.hygiene_counts()["decoding"]
+    texts, _, _ = deep.read_corpus()
+    utf8 = [t for t in texts if not t.isascii() and "Σ" in t]
+    assert utf8 and all("Î£" not in t for t in utf8)  # Σ, not its Latin-1 reading
+    assert h["utf-8"] > 0 and h["latin-1"] > 0 and h["ascii"] + h["utf-8"] + h["latin-1"] == 38158
+
+
+def test_confidence_is_kept_per_tweet():
+    d = deep.load_tweets("small")
+    c = d.confidence
+    assert c.shape == d.y.shape and np.all((c[~np.isnan(c)] >= 0) & (c[~np.isnan(c)] <= 1))
+    assert not np.isnan(c[d.a == 1]).any()  # the airline corpus has a confidence for every tweet
 
 
 def test_a_different_file_is_refused(tmp_path):
@@ -97,6 +164,9 @@ def test_splits_are_disjoint_and_the_test_set_balanced(size):
     d = deep.load_tweets(size)
     per_group, per_test = deep.TWEET_SIZES[size]
     assert len(d.texts) == 4 * per_group and len(set(d.texts)) == len(d.texts)
+    keys = [deep.normalise(t) for t in d.texts]
+    assert len(set(keys)) == len(keys)  # no near-duplicate anywhere among the used tweets
+    assert not {keys[i] for i in d.test} & {keys[i] for i in d.pool}  # so none across the splits
     assert not set(d.test) & set(d.pool) and len(d.test) + len(d.pool) == len(d.texts)
     assert np.bincount(d.group[d.test], minlength=4).tolist() == [per_test] * 4
     assert np.bincount(d.group[d.pool], minlength=4).tolist() == [per_group - per_test] * 4
@@ -149,7 +219,7 @@ def test_padding_and_batching_do_not_change_a_feature():
     together = deep.encode(texts)  # one batch padded to the longest text's bucket
     for i, t in enumerate(texts):
         alone = deep.encode([t])
-        for name in deep.ENCODERS:
+        for name in deep.MINILM_VIEWS:
             np.testing.assert_allclose(alone[name][0], together[name][i], atol=2e-5)
 
 
@@ -167,11 +237,11 @@ def test_features_are_cached_content_keyed(text_cache, monkeypatch):
     assert f.shape == (4 * deep.TWEET_SIZES["small"][0], 384) and f.dtype == np.float32
     np.testing.assert_array_equal(np.load(path), f)
     keys = {_text_features.feature_path(n, "small").name for n in deep.ENCODERS}
-    assert len(keys) == 3  # one file per encoder
+    assert len(keys) == len(deep.ENCODERS)  # one file per encoder
     monkeypatch.setitem(_tweets.PREPROCESS, "handles", "removed")  # preprocessing is part of the key
     assert _text_features.feature_path("minilm", "small") != path
     monkeypatch.undo()
-    monkeypatch.setattr(_text_features, "weights_sha256", lambda: "0" * 64)  # and the weights
+    monkeypatch.setattr(_text_features, "weights_sha256", lambda network: "0" * 64)  # and the weights
     assert _text_features.feature_path("minilm", "small") != path
 
 

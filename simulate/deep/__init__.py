@@ -35,7 +35,7 @@ from ._heads import (
     train_head,
     train_heads,
 )
-from ._minilm import ENCODERS, MiniLM, encode, load_minilm, tokenize
+from ._minilm import MINILM_VIEWS, NETWORKS, MiniLM, encode, load_minilm, load_network, tokenize
 from ._pipeline import (
     DATASETS,
     ETA_O,
@@ -48,13 +48,25 @@ from ._pipeline import (
     TEXT_PAIRS,
     DeepConfig,
     DeepConfigError,
+    TextPair,
     average_accuracy,
     probes,
     run_w2s,
 )
 from ._stats import polyfit_per_seed, t_test
-from ._text_features import feature_path, tweet_features
-from ._tweets import AIRLINE_HANDLES, AIRLINE_RULE, TweetData, is_airline, load_tweets, raw_counts, read_corpus
+from ._text_features import ENCODERS, feature_path, tweet_features
+from ._tweets import (
+    AIRLINE_HANDLES,
+    AIRLINE_RULE,
+    TweetData,
+    hygiene_counts,
+    hygiene_table,
+    is_airline,
+    load_tweets,
+    normalise,
+    raw_counts,
+    read_corpus,
+)
 from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
@@ -62,17 +74,24 @@ __all__ = [
     "AIRLINE_RULE",
     "DATASETS",
     "ENCODERS",
+    "MINILM_VIEWS",
     "MiniLM",
+    "NETWORKS",
     "P_GRID",
     "Q_GRID",
     "TEXT_PAIRS",
     "TWEET_SIZES",
+    "TextPair",
     "TweetData",
     "encode",
     "feature_path",
+    "hygiene_counts",
+    "hygiene_table",
     "is_airline",
     "load_minilm",
+    "load_network",
     "load_tweets",
+    "normalise",
     "probes",
     "raw_counts",
     "read_corpus",

