@@ -384,27 +384,51 @@ def grid_table(data, ip: int, ir: int, ilab: int = 0) -> str:
     return "\n".join(rows)
 
 
-def corpus_table() -> str:
-    """Markdown: the corpus by (sentiment, airline), raw and after de-duplication, and the used set."""
+def _signs(tests: list[dict], alpha: float = 0.05) -> str:
+    """``"a above 0, b below 0, c not significant (of n)"`` at two-sided level ``alpha``."""
+    p = np.array([float(t["p_value"]) for t in tests])
+    m = np.array([float(t["mean"]) for t in tests])
+    sig = np.isfinite(p) & (p < alpha)
+    up, down = int(np.sum(sig & (m > 0))), int(np.sum(sig & (m < 0)))
+    return f"{up} above 0, {down} below 0, {len(tests) - up - down} not significant (of {len(tests)})"
+
+
+def summary(data) -> str:
+    """Generated bullet lines: how many rows of each table pass the t test, by sign (p < 0.05)."""
+    eu = list(np.round(data["eta_u"], 6))
+    pairs, els = data["pairs"], data["eta_l"]
+    lines = []
+    probe = dict(zip(data["backbones"], data["probes"][:, 0], strict=True))
     import simulate.deep as deep
 
-    counts = deep.raw_counts()
-    _, y, a = deep.read_corpus()
-    g = np.bincount(2 * y + a, minlength=4)
-    rows = [
-        "| sentiment | airline: raw | other: raw | airline: de-duplicated | other: de-duplicated |",
-        "|---|---|---|---|---|",
-        f"| negative (y = 1) | {counts[('negative', True)]} | {counts[('negative', False)]} | {g[3]} | {g[2]} |",
-        f"| positive (y = 0) | {counts[('positive', True)]} | {counts[('positive', False)]} | {g[1]} | {g[0]} |",
-        f"| neutral (dropped) | {counts[('neutral', True)]} | {counts[('neutral', False)]} | - | - |",
-    ]
-    minority = (g[1] + g[2]) / g.sum()
-    per_group, per_test = deep.TWEET_SIZES["full"]
-    return "\n".join(rows) + (
-        f"\n\nDe-duplicated non-neutral tweets: {g.sum()} (minority fraction {minority:.3f}); used: "
-        f"{per_group} per group, {per_test} of them test (binomial s.e. of one group's test accuracy: at most "
-        f"{0.5 / np.sqrt(per_test):.3f})."
-    )
+    gaps = [f"{pair} {probe[deep.TEXT_PAIRS[pair][1]] - probe[deep.TEXT_PAIRS[pair][0]]:+.3f}" for pair in pairs]
+    lines.append("* label-probe gap, strong minus weak: " + ", ".join(gaps))
+    for metric in METRICS:
+        at = [t_test(gains(data, metric)[ip, il, eu.index(round(float(el), 6))])
+              for ip in range(len(pairs)) for il, el in enumerate(els) if round(float(el), 6) in eu]  # fmt: skip
+        lines.append(f"* W2S gain at eta_u = eta_l, {metric} (hard labels; pair x eta_l rows): {_signs(at)}")
+        soft = [t_test(field(data, f"w2s_{metric}", "soft")[ip, il] - field(data, f"teacher_{metric}", "soft")[ip, il])
+                for ip in range(len(pairs)) for il in range(len(els))]  # fmt: skip
+        lines.append(f"* W2S gain at eta_u = eta_l, {metric} (soft labels): {_signs(soft)}")
+    for metric in METRICS:
+        for interior, what in ((True, "interior eta_u in [0.1, 0.9]"), (False, "all eta_u")):
+            cs = [curvature(data, ip, il, metric, interior) for ip in range(len(pairs)) for il in range(len(els))]
+            lines.append(f"* curvature c, {metric}, {what}: {_signs(cs)}")
+    for ilab, lab in enumerate(LABELS):
+        for rule in data["rules"]:
+            for metric in METRICS:
+                d, c = [], []
+                for ip in range(len(pairs)):
+                    for ir in range(len(REMEDY)):
+                        e = field(data, f"{rule}_{metric}", "remedy")[ip, ir, ilab]
+                        d.append(t_test(e - field(data, f"w2s_{metric}", "remedy")[ip, ir, ilab]))
+                        c.append(t_test(e - field(data, f"{rule}_random_{metric}", "remedy")[ip, ir, ilab]))
+                bound = " (upper bound)" if rule == "oracle" else ""
+                lines.append(
+                    f"* Enhanced - W2S, {rule}{bound}, {metric}, {lab} labels (pair x setting cells): {_signs(d)}; "
+                    f"Enhanced - random subset at the same (p, q): {_signs(c)}"
+                )
+    return "\n".join(lines)
 
 
 def tables(data) -> str:
@@ -417,10 +441,10 @@ def tables(data) -> str:
         for el, eu in REMEDY
     )
     return (
-        f"### The corpus (attribute rule on the raw file and after de-duplication)\n\n{corpus_table()}\n\n"
         f"n = {n} labels ({n - n_bal} for the teacher, {n_bal} for the balanced validation set), N = {N}, "
         f"n_val = {n_val} (label-free validation); {k} seeds, each scored on its own bootstrap draw of the test set; "
         f"mean ± standard error over seeds, p: two-sided, t with {k - 1} degrees of freedom.\n\n"
+        f"### Summary: rows passing the t test at p < 0.05, by sign\n\n{summary(data)}\n\n"
         f"### Linear probes (test accuracy, balanced test set; chance 0.5)\n\n{probe_table(data)}\n\n"
         f"### Teacher per group (test) against eta_l, and the ceiling\n\n{teacher_table(data)}\n\n"
         f"### W2S at eta_u = eta_l: gain, PGR = (W2S - teacher) / (ceiling - teacher), soft labels\n\n"
