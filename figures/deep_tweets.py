@@ -54,7 +54,7 @@ SIZES = {
         pairs=("minilm-static/minilm",),
         eta_l=(0.1, 0.5),
         eta_u=(0.0, 0.1, 0.5, 0.9, 1.0),
-        seeds=(0, 1, 2),
+        seeds=(0, 1),
         nN=(30, 60, 20, 8),
         steps=100,
     ),
