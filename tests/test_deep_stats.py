@@ -309,3 +309,21 @@ def test_a_small_table_regenerates_bit_for_bit():
     assert outs[0] == outs[1]
     rows = json.loads(outs[0])
     assert len(rows) == 2 and rows[0] != rows[1]
+
+
+def test_table_cells_are_pinned_strings():
+    """The figure's table cells from known inputs, to the character: mean ± s.e. (p from t(k - 1))
+    and the summary's sign counts. Pure NumPy/SciPy, so the strings hold on any machine."""
+    from figures import deep_tweets
+
+    d = np.linspace(-0.4, 0.4, 9)
+    c = deep.polyfit_per_seed(d, np.stack([0.1 - 2 * d**2, 0.2 - 3 * d**2, -(d**2)], axis=1), 2)[:, 2]
+    assert deep_tweets.fmt(deep.t_test(c)) == "-2.000 ± 0.577 (p 0.074)"  # t = -3.46 on 2 degrees of freedom
+    tests = [deep.t_test(np.array(x)) for x in ([-1.0, -2.0, -3.0], [1.0, 1.1, 0.9, 1.0], [0.1, -0.1, 0.2])]
+    assert deep_tweets._signs(tests) == "1 above 0, 0 below 0, 2 not significant (of 3)"
+
+
+def test_figure_rules_are_the_pipelines():
+    from figures import deep_sweep, deep_tweets
+
+    assert deep_sweep.RULES == deep.RULES == tuple(deep_tweets._rules())
