@@ -27,7 +27,9 @@ def _texts() -> list[str]:
     """Tweets of several lengths (the small set's shortest, longest and some between) and edge cases."""
     texts = sorted(deep.load_tweets("small").texts, key=len)
     picked = texts[:3] + texts[len(texts) // 2 : len(texts) // 2 + 4] + texts[-3:]
-    return [*picked, "ok", "@united " + "why " * 70]  # the last one is longer than 128 tokens
+    long = "@united " + "why " * 150
+    assert 128 < len(deep.tokenize([long])[0]) < 256  # truncated by paraphrase-MiniLM-L3-v2 only
+    return [*picked, "ok", long]
 
 
 # ------------------------------------------------------------------------------ reference
@@ -170,6 +172,8 @@ def test_truncation_is_the_published_maximum():
     assert full.ids == ids[0]
     with pytest.raises(ValueError, match="^max_tokens: "):
         deep.tokenize(["hi"], 512)
+    lengths = [len(x) for x in deep.tokenize(deep.load_tweets("full").texts)]
+    assert max(lengths) < min(net.max_tokens for net in deep.NETWORKS.values())  # no used tweet is truncated
 
 
 def test_padding_and_batching_do_not_change_a_feature():

@@ -228,6 +228,9 @@ def test_features_are_cached_content_keyed(text_cache, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(_text_features, "weights_sha256", lambda network: "0" * 64)  # and the weights
     assert _text_features.feature_path("minilm", "small") != path
+    tfidf = _text_features.feature_path("tfidf", "small")
+    monkeypatch.setitem(_text_features.TFIDF, "dim", 7)  # and the bag-of-words recipe
+    assert _text_features.feature_path("tfidf", "small") != tfidf
 
 
 def test_every_backbone_decodes_the_attribute_and_the_strong_one_the_label(text_cache):
@@ -265,6 +268,22 @@ def test_cli_tweets_json_has_the_documented_keys(text_cache, capsys):
         assert {"average", "worst_group"} <= set(r[m])
     for b in ("minilm-static", "minilm"):
         assert set(r["probes"][b]) == {"label", "attribute"}
+
+
+def test_pair_registry():
+    """Each tweets pair is a (weak, strong) tuple of known encoders with a description; at least two teachers
+    are not views of the student's network (all-MiniLM-L6-v2)."""
+    for name, pair in deep.TEXT_PAIRS.items():
+        weak, strong = pair
+        assert pair == (weak, strong) and name == f"{weak}/{strong}" and {weak, strong} <= set(deep.ENCODERS)
+        assert pair.description and "\n" not in pair.description
+    student_net = deep.MINILM_VIEWS["minilm"][0]
+    outside = [p for p, (w, _) in deep.TEXT_PAIRS.items() if deep.MINILM_VIEWS.get(w, ("",))[0] != student_net]
+    assert set(outside) >= {"tfidf/minilm", "minilm-l3/minilm"}
+    import pickle
+
+    pair = deep.TEXT_PAIRS["tfidf/minilm"]
+    assert pickle.loads(pickle.dumps(pair)).description == pair.description
 
 
 def test_cli_lists_the_pairs(capsys):

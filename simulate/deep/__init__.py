@@ -1,7 +1,8 @@
 """The deep-model path: W2S with frozen pre-trained backbones on offline spurious benchmarks.
 
 Two data sets: real airline / other tweets (label: negative sentiment; spurious attribute:
-the tweet addresses a US airline) with frozen all-MiniLM-L6-v2 encoders written in JAX, and
+the tweet addresses a US airline) with frozen text encoders (views of all-MiniLM-L6-v2 and
+paraphrase-MiniLM-L3-v2 in one JAX BERT forward, and a TF-IDF bag of words), and
 coloured scikit-learn digits (label: digit >= 5; attribute: colour) with small equinox
 backbones pre-trained once and cached. Linear heads are trained with optax, and the
 Enhanced-W2S remedy (entropy-selected subset, GCE loss) of "Does Weak-to-strong Generalization

@@ -337,8 +337,10 @@ def load_minilm() -> MiniLM:
     return load_network(L6)
 
 
+@functools.lru_cache(maxsize=2)
 def weights_sha256(network: str = L6) -> str:
-    """The checked sha256 of ``network``'s weights file (part of every feature-cache key)."""
+    """The checked sha256 of ``network``'s weights file (part of every feature-cache key; checked once
+    per process, and again whenever the weights themselves are read)."""
     net = NETWORKS[network]
     if network == L6:
         _zip_members()
