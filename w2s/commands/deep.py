@@ -130,8 +130,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list_pairs:
         for name, info in deep.DATASETS.items():
             for pair, (weak, strong) in info["pairs"].items():
-                mark = "  (default)" if pair == info["pair"] else ""
-                print(f"{name:<7} {pair:<30} teacher {weak:<22} student {strong}{mark}")
+                mark = " (default)" if pair == info["pair"] else ""
+                about = getattr(info["pairs"][pair], "description", "")
+                line = f"{name:<7} {pair:<22} teacher {weak:<14} student {strong:<10} {about}{mark}"
+                print(line.rstrip())
         return 0
     if args.seed < 0:
         raise InputError(f"--seed: must be >= 0, got {args.seed}")
