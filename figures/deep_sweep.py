@@ -1,7 +1,10 @@
 """Deep path, coloured digits (the fast controlled case): W2S gain against eta_u at eta_l in
 {eta_o, 0.5} (the paper's Figure-4 trend), linear probes of each backbone, and
-the Enhanced-W2S remedy table (relative improvement over vanilla W2S, average and worst-group
-accuracy) in the paper's two mismatch settings (eta_l, eta_u) = (eta_o, 0.5) and (0.5, eta_o).
+the Enhanced-W2S remedy table (Enhanced-W2S minus W2S per selection rule, average and
+worst-group accuracy, mean ± s.e. over seeds per (n, N) with p-values from t(k - 1)) in the
+paper's two mismatch settings (eta_l, eta_u) = (eta_o, 0.5) and (0.5, eta_o) and at
+eta_u = eta_l; the trend table fits the gain's slope against (eta_u - eta_l)^2 per (n, N) and
+seed and reports it with its s.e. and p-value. Enhanced-W2S runs only in :data:`REMEDY`.
 
 Coloured digits, frozen weak/strong backbones, linear heads (simulate.deep, docs/deep.md).
 Each configuration (pair, eta_l, eta_u, n, N, seed) is one cell of a resumable store
@@ -47,17 +50,22 @@ SIZES = {
     ),
 }
 ETA_L = (ETA_O, 0.5)
+REMEDY = ((ETA_O, 0.5), (0.5, ETA_O), (ETA_O, ETA_O), (0.5, 0.5))  # (eta_l, eta_u) where Enhanced-W2S runs
+RULES = ("label_free", "balanced_val", "oracle")  # simulate.deep.RULES
 METRICS = ("avg", "worst")
 KEYS = {"avg": "average", "worst": "worst_group"}  # result keys of simulate.deep.run_w2s
-FIELDS = tuple(f"{m}_{k}" for m in ("teacher", "w2s", "enhanced", "ceiling") for k in METRICS) + (
+FIELDS = (
+    *(f"{m}_{k}" for m in ("teacher", "w2s", "ceiling") for k in METRICS),
+    *(f"{r}_{k}" for r in RULES for k in METRICS),
     "pseudo_acc",
     "kept_minority_fraction",
 )
 
 
-def _cell_key(config: dict, seed: int, backbones: list[str]) -> str:
+def _cell_key(config: dict, seed: int, backbones: list[str], remedy: bool) -> str:
     blob = json.dumps(
-        {"config": config, "seed": seed, "backbones": backbones, "fn": "simulate.deep:run_w2s"}, sort_keys=True
+        {"config": config, "seed": seed, "backbones": backbones, "remedy": remedy, "fn": "simulate.deep:run_w2s"},
+        sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -101,11 +109,12 @@ def sweep(p: dict, store_root: str | os.PathLike) -> dict[str, np.ndarray]:
         )
         seed = s["seeds"][isd]
         backbones = [f"{b}-{deep.BACKBONES[b].key()}" for b in deep.PAIRS[pair]]
-        key = _cell_key(config.to_dict(), seed, backbones)
+        remedy = any(np.isclose(ETA_L[il], el) and np.isclose(s["eta_u"][iu], eu) for el, eu in REMEDY)
+        key = _cell_key(config.to_dict(), seed, backbones, remedy)
         record = store.get(key)
         if record is None:
             t0 = time.perf_counter()
-            result = deep.run_w2s(config, key=jax.random.key(seed), with_probes=False)
+            result = deep.run_w2s(config, key=jax.random.key(seed), with_probes=False, remedy=remedy)
             dt = time.perf_counter() - t0
             seconds += dt
             record = {
@@ -118,9 +127,12 @@ def sweep(p: dict, store_root: str | os.PathLike) -> dict[str, np.ndarray]:
             }
             store.put(key, record)
         r = record["result"]
-        out[ip, il, iN, iu, isd] = [r[m][KEYS[k]] for m in deep.MODELS for k in METRICS] + [
+        rules = r["enhanced"]["rules"] if "enhanced" in r else {}
+        out[ip, il, iN, iu, isd] = [
+            *(r[m][KEYS[k]] for m in ("teacher", "w2s", "ceiling") for k in METRICS),
+            *(rules[rule][KEYS[k]] if rules else np.nan for rule in RULES for k in METRICS),
             r["pseudolabels"]["acc"],
-            r["pseudolabels"]["kept_minority_fraction"],
+            r["pseudolabels"].get("kept_minority_fraction", np.nan),
         ]
         if bar is not None:
             bar.update()
@@ -147,41 +159,44 @@ def _field(data, name):
 
 
 def gains(data, metric: str, student: str = "w2s") -> np.ndarray:
-    """W2S gain (student - teacher accuracy), ``[pair, eta_l, nN, eta_u, seed]``."""
+    """Student minus teacher accuracy, ``[pair, eta_l, nN, eta_u, seed]`` (student: w2s or a rule)."""
     return _field(data, f"{student}_{metric}") - _field(data, f"teacher_{metric}")
 
 
-def _mean_se(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
-    axis = axis if isinstance(axis, tuple) else (axis,)
-    count = np.prod([x.shape[a] for a in axis])
-    mean = x.mean(axis=axis)
-    se = x.std(axis=axis, ddof=1) / np.sqrt(count) if count > 1 else np.zeros_like(mean)
-    return mean, se
+def _fmt(x: np.ndarray) -> str:
+    """``+0.012 ± 0.004 (p 0.01)``: mean ± s.e. of ``x`` over its last axis, p from t(k - 1)."""
+    import simulate.deep as deep
+
+    t = deep.t_test(x)
+    p = float(t["p_value"])
+    ptxt = "n/a" if not np.isfinite(p) else (f"{p:.2g}" if p >= 1e-3 else "<0.001")
+    return f"{float(t['mean']):+.3f} ± {float(t['se']):.3f} (p {ptxt})"
 
 
 def remedy_table(data) -> str:
-    """Markdown: relative improvement (%) of Enhanced-W2S over W2S, mean ± s.e. over (n, N) and seeds."""
+    """Markdown: Enhanced-W2S minus W2S per rule, mean ± s.e. over seeds for each (n, N) separately."""
     eta_u = list(np.round(data["eta_u"], 6))
+    rules = list(RULES)
     rows = [
-        "| pair | (eta_l, eta_u) | W2S avg | Enhanced avg | rel. impr. avg (%) | W2S worst | Enhanced worst "
-        "| rel. impr. worst (%) | kept minority frac. |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pair | (eta_l, eta_u) | (n, N) | W2S avg / worst | "
+        + " | ".join(f"{r}{' (upper bound)' if r == 'oracle' else ''}: Enh - W2S avg; worst" for r in rules)
+        + " | kept minority frac. |",
+        "|---|---|---|---|" + "---|" * len(rules) + "---|",
     ]
-    settings = [(ETA_O, 0.5), (0.5, ETA_O), (ETA_O, ETA_O), (0.5, 0.5)]
     for ip, pair in enumerate(data["pairs"]):
-        for el, eu in settings:
+        for el, eu in REMEDY:
             if eu not in eta_u:
                 continue
             il, iu = list(data["eta_l"]).index(el), eta_u.index(eu)
-            cells = []
-            for metric in METRICS:
-                w = _field(data, f"w2s_{metric}")[ip, il, :, iu]
-                e = _field(data, f"enhanced_{metric}")[ip, il, :, iu]
-                rel = 100.0 * (e - w) / w
-                m, se = _mean_se(rel, (0, 1))
-                cells += [f"{w.mean():.3f}", f"{e.mean():.3f}", f"{m:+.1f} ± {se:.1f}"]
-            kept = _field(data, "kept_minority_fraction")[ip, il, :, iu].mean()
-            rows.append(f"| {pair} | ({el:g}, {eu:g}) | " + " | ".join(cells) + f" | {kept:.3f} |")
+            for iN, (n, N) in enumerate(data["nN"]):
+                w = {m: _field(data, f"w2s_{m}")[ip, il, iN, iu] for m in METRICS}
+                cells = [f"{_fmt(_field(data, f'{r}_avg')[ip, il, iN, iu] - w['avg'])}; "
+                         f"{_fmt(_field(data, f'{r}_worst')[ip, il, iN, iu] - w['worst'])}" for r in rules]  # fmt: skip
+                kept = _field(data, "kept_minority_fraction")[ip, il, iN, iu].mean()
+                rows.append(
+                    f"| {pair} | ({el:g}, {eu:g}) | ({n}, {N}) | {w['avg'].mean():.3f} / {w['worst'].mean():.3f} | "
+                    + " | ".join(cells) + f" | {kept:.3f} |"
+                )  # fmt: skip
     return "\n".join(rows)
 
 
@@ -194,28 +209,29 @@ def probe_table(data) -> str:
 
 
 def trend_table(data) -> str:
-    """Markdown: where the gain peaks and its least-squares slope against (eta_u - eta_l)^2."""
+    """Markdown: the gain at eta_u = eta_l and the slope of the gain against (eta_u - eta_l)^2, fitted
+    per (n, N) and seed; mean ± s.e. over those replicates, p from t(k - 1)."""
+    import simulate.deep as deep
+
     rows = [
-        "| pair | eta_l | metric | argmax_eta_u gain | gain at eta_u = eta_l | gain at farthest eta_u "
-        "| slope vs (eta_u - eta_l)^2 |",
-        "|---|---|---|---|---|---|---|",
+        "| pair | eta_l | metric | gain at eta_u = eta_l | slope vs (eta_u - eta_l)^2 | replicates |",
+        "|---|---|---|---|---|---|",
     ]
     eta_u = data["eta_u"]
     for ip, pair in enumerate(data["pairs"]):
         for il, el in enumerate(data["eta_l"]):
             for metric in METRICS:
-                g = gains(data, metric)[ip, il].mean(axis=(0, 2))  # over (n, N) and seeds
-                d2 = (eta_u - el) ** 2
-                slope = np.polyfit(d2, g, 1)[0]
-                at = g[np.argmin(np.abs(eta_u - el))]
-                far = g[np.argmax(d2)]
-                rows.append(
-                    f"| {pair} | {el:g} | {metric} | {eta_u[np.argmax(g)]:g} | {at:+.3f} | {far:+.3f} | {slope:+.3f} |"
-                )
+                g = gains(data, metric)[ip, il]  # (nN, u, seeds)
+                reps = np.moveaxis(g, 1, 0).reshape(len(eta_u), -1)  # (u, nN * seeds)
+                slope = deep.polyfit_per_seed((eta_u - el) ** 2, reps, 1)[:, 1]
+                at = reps[np.argmin(np.abs(eta_u - el))]
+                rows.append(f"| {pair} | {el:g} | {metric} | {_fmt(at)} | {_fmt(slope)} | {reps.shape[1]} |")
     return "\n".join(rows)
 
 
 def plot(data, p: dict) -> dict:
+    import simulate.deep as deep
+
     pairs, eta_u, nN = data["pairs"], data["eta_u"], data["nN"]
     fig, axes = plt.subplots(
         len(pairs), 4, figsize=(13, 2.7 * len(pairs) + 0.6), sharex=True, squeeze=False, constrained_layout=True
@@ -224,11 +240,12 @@ def plot(data, p: dict) -> dict:
     for ip, pair in enumerate(pairs):
         for jm, metric in enumerate(METRICS):
             g = gains(data, metric)
-            ge = gains(data, metric, "enhanced")
+            ge = gains(data, metric, "balanced_val")
             for il, el in enumerate(data["eta_l"]):
                 ax = axes[ip, 2 * jm + il]
                 for iN, (n, N) in enumerate(nN):
-                    m, se = _mean_se(g[ip, il, iN], 1)
+                    t = deep.t_test(g[ip, il, iN])
+                    m, se = t["mean"], t["se"]
                     ax.errorbar(
                         eta_u,
                         m,
@@ -240,8 +257,9 @@ def plot(data, p: dict) -> dict:
                         capsize=2,
                         label=f"W2S, n={n}, N={N}",
                     )
-                m, _ = _mean_se(ge[ip, il], (0, 2))
-                ax.plot(eta_u, m, color="C3", ls="--", lw=1.2, label="Enhanced-W2S (mean over n, N)")
+                m = ge[ip, il].mean(axis=(0, 2))  # NaN where Enhanced-W2S was not run
+                ax.plot(eta_u, m, color="C3", ls="none", marker="s", ms=5,
+                        label="Enhanced-W2S, balanced_val rule (mean over n, N)")  # fmt: skip
                 ax.axvline(el, color="0.5", lw=0.8, ls=":")
                 ax.axhline(0.0, color="0.5", lw=0.8)
                 if ip == 0:
@@ -262,9 +280,9 @@ def plot(data, p: dict) -> dict:
     tables = (
         f"# Deep path, size {p['size']!r}\n\n"
         f"## Linear probes (test accuracy, both colours; chance 0.5)\n\n{probe_table(data)}\n\n"
-        "## Remedy: Enhanced-W2S vs W2S (relative improvement, %)\n\n"
-        f"(p, q) chosen on a validation split per cell; mean ± s.e. over (n, N) in {nN} "
-        f"and seeds {[int(x) for x in data['seeds']]}; accuracies averaged likewise.\n\n{remedy_table(data)}\n\n"
+        "## Remedy: Enhanced-W2S minus W2S (accuracy differences) per selection rule\n\n"
+        f"Per (n, N) in {nN}: mean ± s.e. over seeds {[int(x) for x in data['seeds']]}, p two-sided from "
+        f"t({len(data['seeds']) - 1}).\n\n{remedy_table(data)}\n\n"
         f"## Trend: W2S gain against eta_u\n\n{trend_table(data)}\n"
     )
     return {NAME: fig, f"{NAME}_tables": tables}

@@ -261,7 +261,7 @@ def test_average_accuracy_interpolates_majority_and_minority():
         (["--eta-t", "2"], "--eta-t"),
         (["--p", "0"], "--p"),
         (["--p", "1.01"], "--p"),
-        (["--q", "0"], "--q"),
+        (["--q", "-0.1"], "--q"),  # q = 0 is the cross-entropy, allowed
         (["--q", "1.5"], "--q"),
         (["--n", "2000"], "--n"),
         (["--n", "0"], "--n"),

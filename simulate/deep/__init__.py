@@ -6,8 +6,9 @@ paraphrase-MiniLM-L3-v2 in one JAX BERT forward, and a TF-IDF bag of words), and
 coloured scikit-learn digits (label: digit >= 5; attribute: colour) with small equinox
 backbones pre-trained once and cached. Linear heads are trained with optax, and the
 Enhanced-W2S remedy (entropy-selected subset, GCE loss) of "Does Weak-to-strong Generalization
-Happen under Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026, arXiv 2509.24005) is run
-with (p, q) chosen on a validation split. See docs/deep.md.
+Happen under Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026, arXiv 2509.24005) is run on
+its whole (p, q) grid beside a random-subset control, with (p, q) chosen by three rules
+(label-free, group-balanced validation from the labeled budget, test oracle). See docs/deep.md.
 
 Runs in float32 on JAX's default device (GPU when present), whatever ``jax_enable_x64`` says.
 """
@@ -23,14 +24,28 @@ from ._backbones import (
     load_backbone,
 )
 from ._data import RECIPE, ColouredDigits, Split, group_counts, load_coloured_digits, render, round_half_up
-from ._heads import LinearHead, cross_entropy, entropy, gce, predict_logits, select_confident, train_head
+from ._heads import (
+    LinearHead,
+    cross_entropy,
+    entropy,
+    gce,
+    predict_logits,
+    predict_logits_many,
+    select_confident,
+    select_random,
+    train_head,
+    train_heads,
+)
 from ._minilm import MINILM_VIEWS, NETWORKS, MiniLM, encode, load_minilm, load_network, tokenize
 from ._pipeline import (
     DATASETS,
     ETA_O,
+    LABELS,
     MODELS,
+    N_BAL,
     P_GRID,
     Q_GRID,
+    RULES,
     TEXT_PAIRS,
     DeepConfig,
     DeepConfigError,
@@ -39,6 +54,7 @@ from ._pipeline import (
     probes,
     run_w2s,
 )
+from ._stats import polyfit_per_seed, t_test
 from ._text_features import ENCODERS, feature_path, tweet_features
 from ._tweets import (
     AIRLINE_HANDLES,
@@ -84,7 +100,15 @@ __all__ = [
     "tweet_features",
     "BACKBONES",
     "ETA_O",
+    "LABELS",
     "MODELS",
+    "N_BAL",
+    "RULES",
+    "polyfit_per_seed",
+    "predict_logits_many",
+    "select_random",
+    "t_test",
+    "train_heads",
     "PAIRS",
     "RECIPE",
     "BackboneSpec",

@@ -169,21 +169,28 @@ class ColouredDigits:
         why = self.check_sizes(n, eta_l, N, eta_u, n_val, eta_val)
         if why is not None:
             raise ValueError(why)
+        out = self.sample(key, [(n, eta_l), (N, eta_u), (n_val, eta_val)])
+        return tuple(out) if n_val > 0 else (out[0], out[1])
+
+    def sample(self, key: jax.Array, sizes: list[tuple[int, float]]) -> list[Split]:
+        """Disjoint sets of the given ``(m, eta)`` from the pool, exact group counts, in order
+        (each image once, in one colour). Three sets draw exactly as :meth:`sample_w2s`."""
         by_class = [self.pool[self.y[self.pool] == y] for y in (0, 1)]
-        counts = [group_counts(n, eta_l), group_counts(N, eta_u), group_counts(n_val, eta_val)]
-        # One permutation per class; labeled takes the head, unlabeled the next block, validation
-        # the next: disjoint.
-        k_perm, k_l, k_u, k_v = jax.random.split(key, 4)
+        counts = [group_counts(m, eta) for m, eta in sizes]
+        # One permutation per class; the first set takes the head, the next set the next block: disjoint.
+        k_perm, *k_sets = jax.random.split(key, 1 + len(sizes))
         perms = [c[_rng(jax.random.fold_in(k_perm, y)).permutation(c.shape[0])] for y, c in enumerate(by_class)]
         out, start = [], [0, 0]
-        for k, c in zip((k_l, k_u, k_v), counts, strict=True):
+        for k, c in zip(k_sets, counts, strict=True):
             cand = []
             for y in (0, 1):
                 m = c[3 * y] + c[1 + y]
+                if start[y] + m > perms[y].shape[0]:
+                    raise ValueError("sizes: the requested sets do not fit in the pool")
                 cand.append(perms[y][start[y] : start[y] + m])
                 start[y] += m
             out.append(_take_groups(k, cand, c))
-        return tuple(out) if n_val > 0 else (out[0], out[1])
+        return out
 
     def sample_pretrain(self, key: jax.Array, eta: float) -> Split:
         """All pre-training images, coloured with minority fraction ``eta`` (exact counts)."""

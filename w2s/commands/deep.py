@@ -15,16 +15,29 @@ FLAGS = {
     "n": "--n",
     "N": "--N",
     "n_val": "--n-val",
+    "n_bal": "--n-bal",
     "eta_l": "--eta-l",
     "eta_u": "--eta-u",
     "eta_t": "--eta-t",
     "p": "--p",
     "q": "--q",
+    "rule": "--rule",
+    "labels": "--labels",
+    "resample_test": "--fixed-test",
     "steps": "--steps",
     "size": "--size",
 }
 # Defaults shown in --help; they are DeepConfig's (tests check that the two agree).
-DEFAULTS = {"dataset": "tweets", "eta_l": 0.1, "eta_u": 0.1, "eta_t": 0.5, "steps": 300}
+DEFAULTS = {
+    "dataset": "tweets",
+    "eta_l": 0.1,
+    "eta_u": 0.1,
+    "eta_t": 0.5,
+    "steps": 300,
+    "rule": "balanced_val",
+    "labels": "hard",
+}
+METRICS = ("average", "worst_group")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,24 +47,80 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-pairs", action="store_true", help="list the data sets and their pairs, and exit")
     parser.add_argument("--eta-l", type=float, default=d["eta_l"], help=f"labeled minority fraction ({d['eta_l']})")
     parser.add_argument("--eta-u", type=float, default=d["eta_u"], help=f"unlabeled minority fraction ({d['eta_u']})")
-    parser.add_argument("--n", type=int, default=None, help="labeled set size (tweets 200, digits 100)")
+    parser.add_argument("--n", type=int, default=None, help="labeled budget, n_bal of it for validation (200, 100)")
     parser.add_argument("--N", type=int, default=None, help="unlabeled set size (tweets 2000, digits 600)")
-    parser.add_argument("--n-val", type=int, default=None, help="validation set size (tweets 400, digits 100)")
     parser.add_argument(
-        "--p", type=float, default=None, help="Enhanced-W2S kept fraction in (0, 1] (default: chosen on validation)"
+        "--n-val", type=int, default=None, help="label-free validation set size, teacher-labelled (400, 100)"
     )
     parser.add_argument(
-        "--q", type=float, default=None, help="Enhanced-W2S GCE exponent in (0, 1] (default: chosen on validation)"
+        "--n-bal", type=int, default=None, help="group-balanced validation labels taken from --n (tweets 40, digits 20)"
+    )
+    parser.add_argument("--p", type=float, default=None, help="Enhanced-W2S kept fraction in (0, 1] (default: grid)")
+    parser.add_argument(
+        "--q", type=float, default=None, help="GCE exponent in [0, 1], 0 = cross-entropy (default: grid)"
+    )
+    parser.add_argument(
+        "--rule",
+        default=d["rule"],
+        help=f"rule choosing (p, q): label_free, balanced_val or oracle (an upper bound) (default {d['rule']})",
+    )
+    parser.add_argument(
+        "--labels",
+        default=d["labels"],
+        help=f"student targets: hard pseudolabels or soft probabilities ({d['labels']})",
     )
     parser.add_argument(
         "--eta-t", type=float, default=d["eta_t"], help=f"test minority fraction of the average ({d['eta_t']})"
+    )
+    parser.add_argument(
+        "--fixed-test", action="store_true", help="score on the fixed test set (default: a bootstrap draw per seed)"
     )
     parser.add_argument("--steps", type=int, default=d["steps"], help=f"Adam steps per head ({d['steps']})")
     parser.add_argument(
         "--size", default="full", help="tweet set: full (8,000 tweets) or small (320, the test subset) (default full)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of jax.random.key (default 0)")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="run seeds seed .. seed+K-1 and test each difference with t(K-1) (1)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def summary(results: list[dict]) -> dict:
+    """Mean, s.e., t and p-value (t with k-1 degrees of freedom) over the seeds of each difference.
+
+    Keys: ``gain`` and ``pgr`` (W2S), and per selection rule ``enhanced_minus_w2s``,
+    ``random_minus_w2s`` and ``enhanced_minus_random`` (the random-subset control at the rule's
+    (p, q)), each per metric."""
+    import numpy as np
+
+    import simulate.deep as deep
+
+    def test(values) -> dict:
+        t = deep.t_test(np.asarray(values, np.float64))
+        return {k: (int(v) if k == "k" else float(v)) for k, v in t.items()}
+
+    out = {f: {m: test([r[f][m] for r in results]) for m in METRICS} for f in ("gain", "pgr")}
+    if "enhanced" in results[0]:
+        for name, a, b in (
+            ("enhanced_minus_w2s", "", None),
+            ("random_minus_w2s", "random_", None),
+            ("enhanced_minus_random", "", "random_"),
+        ):
+            out[name] = {
+                rule: {
+                    m: test(
+                        [
+                            r["enhanced"]["rules"][rule][f"{a}{m}"]
+                            - (r["w2s"][m] if b is None else r["enhanced"]["rules"][rule][f"{b}{m}"])
+                            for r in results
+                        ]
+                    )
+                    for m in METRICS
+                }
+                for rule in deep.RULES
+            }
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,17 +130,22 @@ def run(args: argparse.Namespace) -> int:
     if args.list_pairs:
         for name, info in deep.DATASETS.items():
             for pair, (weak, strong) in info["pairs"].items():
-                mark = "  (default)" if pair == info["pair"] else ""
-                print(f"{name:<7} {pair:<22} teacher {weak:<14} student {strong}{mark}")
+                mark = " (default)" if pair == info["pair"] else ""
+                about = getattr(info["pairs"][pair], "description", "")
+                line = f"{name:<7} {pair:<22} teacher {weak:<14} student {strong:<10} {about}{mark}"
+                print(line.rstrip())
         return 0
     if args.seed < 0:
         raise InputError(f"--seed: must be >= 0, got {args.seed}")
+    if args.seeds < 1:
+        raise InputError(f"--seeds: must be >= 1, got {args.seeds}")
     import jax
 
     fields = {
         f: getattr(args, f)
-        for f in ("dataset", "pair", "n", "N", "n_val", "eta_l", "eta_u", "eta_t", "p", "q", "steps", "size")
+        for f in ("dataset", "pair", "n", "N", "n_val", "n_bal", "eta_l", "eta_u", "eta_t", "p", "q", "rule")
     }
+    fields.update(labels=args.labels, steps=args.steps, size=args.size, resample_test=not args.fixed_test)
     try:
         config = deep.DeepConfig(**fields)
     except deep.DeepConfigError as e:
@@ -79,20 +153,38 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:  # a data or weights package missing or altered
         raise InputError(f"--dataset: {e}") from None
     t0 = time.perf_counter()
+    seeds = list(range(args.seed, args.seed + args.seeds))
     try:
-        result = deep.run_w2s(config, key=jax.random.key(args.seed), progress=sys.stderr.isatty())
+        runs = [
+            deep.run_w2s(config, key=jax.random.key(s), progress=sys.stderr.isatty(), with_probes=i == 0)
+            for i, s in enumerate(seeds)
+        ]
     except FileNotFoundError as e:  # the weights package missing
         raise InputError(f"--pair: {e}") from None
+    result = runs[0]
     result["seed"] = args.seed
+    result["seeds"] = seeds
+    if len(runs) > 1:
+        result["per_seed"] = [{k: v for k, v in r.items() if k not in ("config", "probes")} for r in runs]
+        result["summary"] = summary(runs)
     result["seconds"] = time.perf_counter() - t0
     result["device"] = str(jax.devices()[0])
     if args.json:
         print(dump_json(result))
         return 0
+    _print(config, result, args)
+    return 0
+
+
+def _print(config, result: dict, args: argparse.Namespace) -> None:
+    import simulate.deep as deep
+
     weak, strong = config.backbones
     print(
         f"{config.dataset}: pair {config.pair} (teacher {weak}, student {strong}); n={config.n} "
-        f"eta_l={config.eta_l:g} N={config.N} eta_u={config.eta_u:g} n_val={config.n_val}; seed {args.seed}"
+        f"(teacher {config.n - config.n_bal}, balanced validation {config.n_bal}) eta_l={config.eta_l:g} "
+        f"N={config.N} eta_u={config.eta_u:g} n_val={config.n_val}; {config.labels} labels; seed {args.seed}; "
+        f"test: {result['test_draw']}"
     )
     for b, pr in result["probes"].items():
         print(f"probe {b:<14} label {pr['label']:.3f}  attribute {pr['attribute']:.3f}")
@@ -101,17 +193,30 @@ def run(args: argparse.Namespace) -> int:
         g = " ".join(f"{v:.3f}" for v in result[m]["group_acc"])
         print(f"{m:<10} {result[m]['average']:14.4f} {result[m]['worst_group']:12.4f}   {g}")
     e = result["enhanced"]
-    print(f"Enhanced-W2S: p={e['p']:g} q={e['q']:g}" + (" (chosen on validation)" if args.p is None else ""))
+    print(f"Enhanced-W2S: p={e['p']:g} q={e['q']:g} (rule {e['rule']})")
+    print(f"{'rule':<14} {'(p, q)':<12} {'avg':>7} {'worst':>7}   random subset: {'avg':>7} {'worst':>7}")
+    for rule, r in e["rules"].items():
+        tag = "  (upper bound)" if r.get("upper_bound") else ""
+        print(
+            f"{rule:<14} {f'({r["p"]:g}, {r["q"]:g})':<12} {r['average']:7.4f} {r['worst_group']:7.4f}   "
+            f"{'':15}{r['random_average']:7.4f} {r['random_worst_group']:7.4f}{tag}"
+        )
     for label, key in (("W2S gain", "gain"), ("Enhanced gain", "gain_enhanced"), ("PGR W2S", "pgr")):
         print(f"{label:<14} avg {result[key]['average']:+.4f}  worst {result[key]['worst_group']:+.4f}")
     pe = result["pgr_enhanced"]
     print(f"{'PGR Enhanced':<14} avg {pe['average']:+.4f}  worst {pe['worst_group']:+.4f}")
-    ri = result["relative_improvement"]
-    print(f"Enhanced vs W2S (relative, %): avg {ri['average']:+.2f}  worst {ri['worst_group']:+.2f}")
     pl = result["pseudolabels"]
     print(
         f"pseudolabels: acc {pl['acc']:.3f} (majority {pl['acc_majority']:.3f}, minority {pl['acc_minority']:.3f}); "
         f"kept {pl['kept']} with minority fraction {pl['kept_minority_fraction']:.3f}, acc {pl['kept_acc']:.3f}"
     )
+    if "summary" in result:
+        s = result["summary"]
+        print(f"over {len(result['seeds'])} seeds (mean ± s.e., two-sided p from t(k-1)):")
+        rows = [("W2S gain", s["gain"])]
+        rows += [(f"Enh - W2S {r}", s["enhanced_minus_w2s"][r]) for r in deep.RULES]
+        rows += [(f"Rand - W2S {r}", s["random_minus_w2s"][r]) for r in deep.RULES]
+        for label, d in rows:
+            cells = "  ".join(f"{m} {d[m]['mean']:+.4f} ± {d[m]['se']:.4f} (p {d[m]['p_value']:.3g})" for m in METRICS)
+            print(f"  {label:<24} {cells}")
     print(f"{result['seconds']:.1f} s on {result['device']}")
-    return 0
