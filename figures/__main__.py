@@ -1,4 +1,4 @@
-"""``python -m figures [--fast | --full] [--only NAME ...] [--dask ADDRESS | --workers K]``: build every figure.
+"""``python -m figures [--fast | --full] [--group G] [--only NAME ...] [--dask ADDRESS | --workers K]``: build figures.
 
 Every module in :data:`figures.FIGURES` (discovered: see :mod:`figures`) is built by
 :func:`figures._common.build`: cached data step, plot, saving. Simulation cells go through
@@ -18,7 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from figures import FIGURES  # noqa: E402
+from figures import FIGURES, GROUPS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--fast", action="store_true", help="seconds-long smoke sizes (CI)")
     size.add_argument("--full", action="store_true", help="the paper's d_z = 2048 (GPU or cluster)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="build only these figures (module names)")
+    parser.add_argument(
+        "--group",
+        choices=sorted(set(GROUPS.values())),
+        help="build only the figures of this group (theory: the paper's theory figures; deep: the deep path)",
+    )
     parser.add_argument(
         "--write-times",
         action="store_true",
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args) -> int:
     size_name = "fast" if args.fast else "full" if args.full else "default"
-    names = FIGURES
+    names = [n for n in FIGURES if args.group in (None, GROUPS[n])]
     if args.only:
         wanted = {n if n.startswith("figures.") else f"figures.{n}" for n in args.only}
         unknown = wanted - set(FIGURES)
@@ -69,7 +74,7 @@ def _build(args) -> int:
             bad = sorted(unknown)[0].split(".")[-1]
             print(f"figures: error: --only: unknown figure {bad!r} (known: {known})", file=sys.stderr)
             return 2
-        names = [n for n in FIGURES if n in wanted]
+        names = [n for n in names if n in wanted]
     from figures import _common
 
     times = {}

@@ -31,6 +31,7 @@ from ._common import cells_dir, parameters
 
 NAME = "deep_sweep"
 ORDER = 70
+GROUP = "deep"  # make deep, not make figures
 ETA_O = 0.1  # simulate.deep.ETA_O, the benchmark's natural minority fraction
 SIZES = {
     "fast": dict(pairs=("mlp-tiny/mlp-wide",), eta_u=(0.0, 0.1, 0.5, 1.0), nN=((100, 400),), seeds=(0,), steps=150),

@@ -44,6 +44,7 @@ from ._common import cells_dir
 
 NAME = "deep_tweets"
 ORDER = 80
+GROUP = "deep"  # make deep, not make figures
 ETA_O = 0.1
 ETA_L = (0.1, 0.3, 0.5)
 GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2).tolist())  # eta_u: 0, 0.1, ..., 1

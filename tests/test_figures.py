@@ -207,3 +207,11 @@ def test_only_an_unknown_figure_is_a_one_line_error(capsys):
     assert _build(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown figure 'explore'" in err and "gain_vs_shift" in err
+
+
+def test_figure_groups_split_theory_from_deep():
+    """`make figures` builds the theory group, `make deep` the deep group; every figure is in one."""
+    from figures import FIGURES, GROUPS
+
+    assert set(GROUPS) == set(FIGURES) and set(GROUPS.values()) == {"theory", "deep"}
+    assert sorted(n for n, g in GROUPS.items() if g == "deep") == ["figures.deep_sweep", "figures.deep_tweets"]
