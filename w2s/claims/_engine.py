@@ -129,8 +129,8 @@ def verdicts(claim: Claim, cases: list[Case], method: str, progress=None) -> dic
         each = np.where(signs == 0, rel + ROUND_OFF, signs * rel)
         margin = np.full(n, np.inf)
         failed = np.zeros(n, bool)
-        np.minimum.at(margin, owner, each)
         np.logical_or.at(failed, owner, failed_each | ~np.isfinite(each))
+        np.minimum.at(margin, owner, np.where(np.isfinite(each), each, -np.inf))  # failed: marked bad above
         return {"holds": margin > 0, "margin": margin, "bad": failed, "skip": skip, "gain": gain, "teacher": teacher,
                 "owner": owner, "signs": signs}  # fmt: skip
     if claim.kind == "gain falls":
