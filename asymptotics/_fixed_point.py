@@ -169,7 +169,12 @@ def _monotone_start(law, Av, gamma, s, c, M, active):
         _, change, it = state
         return active & (change > FP_SWITCH) & (it < FP_MAX_ITER)
 
-    B1 = jnp.linalg.inv(M / jnp.where(active, s, 1.0) + c * jnp.eye(Av.shape[0]))  # T(0)
+    # s = 0 (a min-norm fit past its threshold, c = 1): T(0) is undefined, but T(B) <= I/c for
+    # every B, so I/c is a super-solution and the iterates from it decrease to the fixed point.
+    k = Av.shape[0]
+    above = s <= 0
+    below = jnp.linalg.inv(M / jnp.where(active & ~above, s, 1.0) + c * jnp.eye(k))  # T(0)
+    B1 = jnp.where(above, jnp.eye(k) / jnp.where(above, c, 1.0), below)
     B, _, _ = jax.lax.while_loop(cond, body, (B1, jnp.asarray(jnp.inf), 0))
     return B
 
@@ -185,7 +190,7 @@ def _root(law, Av, gamma, s, c):
         # from the monotone iteration, which cannot leave the basin (s > 0); Newton from the guess
         # can (strongly separated groups near gamma p = 1). One loop, so the solver is compiled once.
         B, err = state
-        retry = (i == 1) & ~(jnp.isfinite(err) & (err <= TOL)) & (s > 0)
+        retry = (i == 1) & ~(jnp.isfinite(err) & (err <= TOL)) & ((s > 0) | (c > 0))
         start = jnp.where(i == 0, B0, _monotone_start(law, Av, gamma, s, c, M, retry))
         B_new, err_new = _newton_from(law, Av, gamma, s, c, start, (i == 0) | retry)
         keep = (i == 1) & ~retry
