@@ -83,6 +83,26 @@ def test_min_norm_restart_finds_the_trace_identity():
     assert float(trace) == pytest.approx(p - 1 / problem.gamma, rel=1e-12)
 
 
+def test_restart_from_above_equals_newton(monkeypatch):
+    """Force the fallback at s = 0 where Newton alone converges (gamma p_T = 2, min-norm): the
+    decreasing monotone iteration from I/c finds the same fixed point."""
+    from asymptotics import _exact
+
+    problem = Problem.from_dict(REPRODUCERS[0])
+    law = _exact._law(problem, problem.eta_l, jnp.asarray(problem.T))
+    gamma = 2.0 / problem.p_T
+
+    def solve():  # a fresh function each time, so the patched guess is traced, not a cached trace reused
+        return jax.jit(lambda law: _fixed_point.solve_resolvent(law, jnp.eye(2), gamma, 0.0, 1.0))(law)
+
+    direct = solve()
+    # A start with no positive-definite Newton step: the first run stops at once, the restart takes over.
+    monkeypatch.setattr(_fixed_point, "_scalar_guess", lambda M, gamma, s, c: -jnp.eye(M.shape[0]))
+    restarted = solve()
+    assert bool(direct.converged) and bool(restarted.converged)
+    np.testing.assert_allclose(np.asarray(restarted.B), np.asarray(direct.B), rtol=1e-11, atol=0)
+
+
 def _check_scan(groups: dict, quantity: str) -> int:
     count = 0
     for (model, shape), problems in groups.items():
