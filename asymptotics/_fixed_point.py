@@ -13,10 +13,13 @@ finite as :math:`\lambda\to0` when :math:`\gamma p > 1` (the min-norm limit). Se
 
 The root is found by Newton's method on :math:`\Phi(\tilde B) = \tilde B - (F(\tilde B) + cI)^{-1}`
 with the exact Jacobian, started from an isotropic guess; if that fails (it can leave the basin
-for strongly separated groups near :math:`\gamma p = 1`) it restarts from the monotone iteration
-:math:`\tilde B_{j+1} = (F(\tilde B_j) + cI)^{-1}`, :math:`\tilde B_0 = 0`, which increases to the
-fixed point whenever :math:`s > 0`. The solution is differentiable by the implicit function
-theorem (a ``jax.custom_jvp``; no differentiation through the iterations): at the root,
+for strongly separated groups near :math:`\gamma p = 1`, and at :math:`s = 0` it can be drawn to
+the spurious root :math:`\tilde B = 0` on the boundary of the cone) it restarts from the monotone
+iteration :math:`\tilde B_{j+1} = T(\tilde B_j) = (F(\tilde B_j) + cI)^{-1}`: from
+:math:`\tilde B_0 = 0`, increasing to the fixed point, when :math:`s > 0`; from the
+super-solution :math:`\tilde B_0 = I/c`, decreasing to it, when :math:`s = 0` (docs/theory.md,
+E.9). The solution is differentiable by the implicit function theorem (a ``jax.custom_jvp``; no
+differentiation through the iterations): at the root,
 :math:`d\tilde B = -J^{-1}\,\partial\Phi`, with :math:`J^{-1} = H\,(\tilde B^{-1}\otimes\tilde B^{-1})`
 and :math:`H` the derivative operator of :class:`Resolvent`, so a tangent costs one
 :math:`k^2\times k^2` solve. A solve that does not reach the tolerance is reported in
@@ -157,8 +160,8 @@ def _newton_from(law, Av, gamma, s, c, B0, active):
 
 def _monotone_start(law, Av, gamma, s, c, M, active):
     # T(B) = (E[vv^T/(s + gamma v^T B v)] + cI)^{-1} is order-preserving, and T(0) >= 0, so
-    # B_{j+1} = T(B_j) from B_0 = 0 increases to the fixed point (linearly, at a rate near
-    # gamma * dim): slow but sure. Run it until steps are small, then hand back to Newton.
+    # B_{j+1} = T(B_j) from B_0 = 0 increases to the fixed point (linearly): slow but sure (s > 0).
+    # Run it until steps are small, then hand back to Newton.
     # (``active`` False: return at once. Loops, not lax.cond, so that vmap stays cheap.)
     def body(state):
         B, _, it = state
@@ -169,7 +172,12 @@ def _monotone_start(law, Av, gamma, s, c, M, active):
         _, change, it = state
         return active & (change > FP_SWITCH) & (it < FP_MAX_ITER)
 
-    B1 = jnp.linalg.inv(M / jnp.where(active, s, 1.0) + c * jnp.eye(Av.shape[0]))  # T(0)
+    # s = 0 (a min-norm fit past its threshold, c = 1): T(0) is undefined, but T(B) <= I/c for
+    # every B, so I/c is a super-solution and the iterates from it decrease to the fixed point.
+    k = Av.shape[0]
+    above = s <= 0
+    below = jnp.linalg.inv(M / jnp.where(active & ~above, s, 1.0) + c * jnp.eye(k))  # T(0)
+    B1 = jnp.where(above, jnp.eye(k) / jnp.where(above, c, 1.0), below)
     B, _, _ = jax.lax.while_loop(cond, body, (B1, jnp.asarray(jnp.inf), 0))
     return B
 
@@ -182,10 +190,11 @@ def _root(law, Av, gamma, s, c):
 
     def attempt(i, state):
         # Attempt 0: Newton from the isotropic guess. Attempt 1, only where that failed: Newton
-        # from the monotone iteration, which cannot leave the basin (s > 0); Newton from the guess
-        # can (strongly separated groups near gamma p = 1). One loop, so the solver is compiled once.
+        # from the monotone iteration, which cannot leave the basin; Newton from the guess can
+        # (strongly separated groups near gamma p = 1; at s = 0 the spurious root B = 0).
+        # One loop, so the solver is compiled once.
         B, err = state
-        retry = (i == 1) & ~(jnp.isfinite(err) & (err <= TOL)) & (s > 0)
+        retry = (i == 1) & ~(jnp.isfinite(err) & (err <= TOL)) & ((s > 0) | (c > 0))
         start = jnp.where(i == 0, B0, _monotone_start(law, Av, gamma, s, c, M, retry))
         B_new, err_new = _newton_from(law, Av, gamma, s, c, start, (i == 0) | retry)
         keep = (i == 1) & ~retry
