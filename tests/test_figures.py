@@ -203,7 +203,7 @@ def test_only_an_unknown_figure_is_a_one_line_error(capsys):
 
     from figures.__main__ import _build
 
-    args = argparse.Namespace(fast=True, full=False, only=["explore"], write_times=False)
+    args = argparse.Namespace(fast=True, full=False, group=None, only=["explore"], write_times=False)
     assert _build(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown figure 'explore'" in err and "gain_vs_shift" in err
