@@ -293,7 +293,7 @@ def test_quick_run_end_to_end(tmp_path):
     for entry in result["claims"].values():
         for by_which in entry["counterexample"].values():
             ce = by_which.get("nearest")
-            if ce is None:
+            if ce is None or "simulation" not in ce:  # the quick run simulates the first group model's only
                 continue
             assert ce["simulation"][-1]["agrees"], (entry["claim"].title, ce["simulation"])
             checked += 1
