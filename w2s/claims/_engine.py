@@ -103,13 +103,6 @@ def evaluate(problems: list[Problem], name: str, progress=None):
     return jax.tree_util.tree_map(assemble, *[out for _, out, _ in parts]), failed
 
 
-def cost(claim: Claim, cases: list[Case]) -> int:
-    """Problems :func:`verdicts` evaluates for ``claim`` (for a progress bar)."""
-    k = sum(len(c.problems) for c in cases)
-    per_method = 3 * k if claim.kind in ("star near", "regret") else k
-    return per_method * len(claim.methods)
-
-
 def verdicts(claim: Claim, cases: list[Case], method: str, progress=None) -> dict[str, np.ndarray]:
     """Per case: ``holds``, ``margin`` (< 0 where the claim fails; relative to the teacher risk for
     gain claims), ``bad`` (an evaluation failed or was not finite), ``skip`` (ties), and the raw
@@ -161,8 +154,7 @@ def verdicts(claim: Claim, cases: list[Case], method: str, progress=None) -> dic
     qs = [c.problems[0] for c in cases]
     at = [q.replace(eta_u=float(e)) for q, e in zip(qs, el, strict=True)]
     at += [q.replace(eta_u=float(s) if np.isfinite(s) else float(q.eta_u)) for q, s in zip(qs, star[:, 0], strict=True)]
-    risk_name = "printed" if method == "printed" else method
-    out, failed_r = evaluate(at, risk_name, progress)
+    out, failed_r = evaluate(at, method, progress)
     student = np.asarray(out["student_risk"], np.float64).reshape(2, n)
     teacher = np.asarray(out["teacher_risk"], np.float64)[:n]
     regret = student[0] - student[1]
