@@ -6,8 +6,7 @@ the phase boundary, the printed forms) over one problem or many, :func:`evaluate
 :func:`evaluate_grid` run compiled programs kept on disk (:mod:`._compiled`).
 """
 
-import w2s  # noqa: F401  (enables float64 before any array is made)
-from w2s.moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
+from setting.moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
 
 from ._compiled import QUANTITIES, ConvergenceError, batch_size, cache_dir, compiled, evaluate, evaluate_grid
 from ._exact import (

@@ -1,7 +1,7 @@
 r"""Compiled theory programs: one executable per (quantity, method, group model, shape, batch),
 kept on disk so that a second run of the same question neither traces nor compiles.
 
-A *quantity* maps one :class:`~w2s.problem.Problem` to a dict of scalars plus whether every
+A *quantity* maps one :class:`~setting.problem.Problem` to a dict of scalars plus whether every
 fixed point behind them converged (the exact method's Newton solves; always true for the closed
 forms):
 
@@ -37,6 +37,7 @@ import marshal
 import os
 import pickle
 import platform
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -47,11 +48,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import w2s.groups
-import w2s.moments
-import w2s.problem
-from w2s.groups import group_law
-from w2s.problem import LEAVES, SCALARS, Problem, ProblemError
+import setting
+from setting.groups import group_law
+from setting.problem import LEAVES, SCALARS, Problem, ProblemError
 
 from ._exact import (
     _student_risk_from,
@@ -164,9 +163,8 @@ QUANTITIES: dict[str, Callable[[Problem, str], tuple[dict[str, Any], Any]]] = {
 
 # ----------------------------------------------------------------------------- the disk cache
 def cache_dir() -> Path:
-    """Where compiled programs are kept: ``$W2S_CACHE/theory``, else ``~/.cache/w2s-spurious/theory``."""
-    root = os.environ.get("W2S_CACHE") or Path.home() / ".cache" / "w2s-spurious"
-    return Path(root) / "theory"
+    """Where compiled programs are kept: ``theory`` in :func:`setting.cache_root`."""
+    return setting.cache_root() / "theory"
 
 
 @functools.cache
@@ -179,12 +177,11 @@ def _code_key(code) -> bytes:
 def _fingerprint() -> str:
     """Hash of what a compiled executable depends on besides its program and shapes."""
     h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    ground = (w2s.problem, w2s.groups, w2s.moments)
-    sources = sorted(here.glob("*.py")) + [Path(inspect.getfile(m)).resolve() for m in ground]
-    for path in sources:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    for package in (sys.modules[__package__], setting):  # this package and the ground under it
+        folder = Path(inspect.getfile(package)).resolve().parent
+        for path in sorted(folder.glob("*.py")):
+            h.update(f"{package.__name__}/{path.name}".encode())
+            h.update(path.read_bytes())
     for dist in ("jax", "jaxlib"):
         h.update(importlib.metadata.version(dist).encode())
     h.update(platform.machine().encode())

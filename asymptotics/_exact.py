@@ -34,8 +34,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from w2s.moments import embed, student_moment, teacher_moment
-from w2s.problem import Problem
+from setting.moments import embed, student_moment, teacher_moment
+from setting.problem import Problem
 
 from ._fixed_point import checked, resolvent_operator, solve_resolvent
 from ._quadrature import GaussianMixture

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2s.problem import Problem
+from setting.problem import Problem
 
 from ._exact import _student_risk, _teacher_risk, _teacher_solution, gain_exact
 from ._fixed_point import checked

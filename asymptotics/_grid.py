@@ -2,7 +2,7 @@
 
 This is the one map of the theory over many problems. A grid (:func:`grid_leaves`: broadcast
 grids of any numeric fields, scalar or matrix) or a list of problems (:func:`stack_problems`)
-becomes every leaf of :class:`~w2s.problem.Problem` stacked along a leading axis of points, and
+becomes every leaf of :class:`~setting.problem.Problem` stacked along a leading axis of points, and
 a batched program maps over that axis:
 
 * :func:`asymptotics.evaluate` / :func:`asymptotics.evaluate_grid` for the standard quantities
@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2s.problem import LEAVES, SCALARS, Problem, ProblemError, check_scalar
+from setting.problem import LEAVES, SCALARS, Problem, ProblemError, check_scalar
 
 __all__ = ["on_grid", "batched", "grid_leaves", "stack_problems", "CHUNK"]
 
@@ -41,7 +41,7 @@ def grid_leaves(problem: Problem, grids: dict[str, Any]):
 
     Returns:
         ``(shape, leaves, treedef)``: the broadcast grid shape; the problem's leaves in
-        :data:`~w2s.problem.LEAVES` order, each of shape ``(prod(shape), *leaf_shape)``; and the
+        :data:`~setting.problem.LEAVES` order, each of shape ``(prod(shape), *leaf_shape)``; and the
         problem's pytree structure.
     """
     leaves, treedef = jax.tree_util.tree_flatten(problem)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from w2s.problem import Problem, ProblemError
+from setting.problem import Problem, ProblemError
 
 from ._exact import student_risk_exact, teacher_risk_exact
 from ._paper import student_risk_paper, teacher_risk_paper

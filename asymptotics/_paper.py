@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from w2s.moments import projection, student_moment, teacher_moment
-from w2s.problem import Problem
+from setting.moments import projection, student_moment, teacher_moment
+from setting.problem import Problem
 
 __all__ = [
     "printed_teacher_risk",

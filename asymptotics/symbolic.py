@@ -6,7 +6,7 @@ The leading-order risks are :math:`\sigma_y^2\gamma_z\,\mathrm{tr}(M_tM_l^{-1})`
 :math:`P = E_u[w\psi^\top]K_u^{-1}` (docs/theory.md, section 3). This module builds those matrices
 symbolically, in general position, and derives closed forms in terms of the covariance
 :math:`C_\eta = \sigma_\xi^2 I + v_\eta\mu\mu^\top` of the group feature, where
-:math:`v_\eta = \mathrm{Var}\,s`, the variance of the group law's scale (:mod:`w2s.groups`):
+:math:`v_\eta = \mathrm{Var}\,s`, the variance of the group law's scale (:mod:`setting.groups`):
 :math:`\eta(1-\eta)` (mixture) or :math:`0` (mean-shift) (docs/theory.md, "Leading order"):
 
 .. math::
@@ -31,7 +31,7 @@ import functools
 
 import sympy as sp
 
-from w2s.groups import LAWS, group_law
+from setting.groups import LAWS, group_law
 
 __all__ = [
     "SYMBOLS",
@@ -63,7 +63,7 @@ def _embed(M: sp.Matrix) -> sp.Matrix:
 
 
 def moment_matrices(model: str, eta) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
-    """(M_eta, K_eta, E_eta w psi^T) from G = E[1; xi][1; xi]^T, as in w2s.moments."""
+    """(M_eta, K_eta, E_eta w psi^T) from G = E[1; xi][1; xi]^T, as in setting.moments."""
     G = sp.zeros(4, 4)
     G[0, 0] = 1
     law = group_law(model)

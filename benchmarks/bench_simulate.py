@@ -35,9 +35,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import simulate
+from setting.moments import student_moment, teacher_moment
 from simulate import config, trial_program
 from w2s import Problem
-from w2s.moments import student_moment, teacher_moment
 
 from ._harness import median_time
 

@@ -102,7 +102,7 @@ def _embed(M):
 
 
 def _moment(pr, eta, M):
-    from w2s.moments import augmented_moment
+    from setting.moments import augmented_moment
 
     A = _embed(M)
     return A @ np.asarray(augmented_moment(pr, eta)) @ A.T

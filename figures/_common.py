@@ -63,10 +63,9 @@ THEORY_LABEL = "exact theory"
 
 # Sources (relative to the repository root; a directory means its .py files, recursively) that a
 # figure's data depend on besides its own module, and those that a simulation cell depends on
-# (the ground: the problem, the group laws and their moments).
-GROUND = ("w2s/problem.py", "w2s/groups.py", "w2s/moments.py")
-SHARED_SOURCES = ("figures/_common.py", "asymptotics", "simulate", *GROUND, "w2s/sweep.py")
-SIMULATOR_SOURCES = ("simulate", *GROUND, "w2s/sweep.py")
+# (the ground, :mod:`setting`: the problem, the group laws and their moments).
+SHARED_SOURCES = ("figures/_common.py", "asymptotics", "simulate", "setting", "w2s/sweep.py")
+SIMULATOR_SOURCES = ("simulate", "setting", "w2s/sweep.py")
 
 # Where simulation cells run; set by ``python -m figures --dask/--workers``.
 RUNNER: dict[str, Any] = {"dask": None, "workers": None}

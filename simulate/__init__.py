@@ -8,8 +8,6 @@ regressions on :math:`z \\otimes w` features are solved matrix-free (:func:`ridg
 paper-scale trial (d_z = 2048) never forms the n x d_z p_T design.
 """
 
-import w2s  # noqa: F401  (enables float64 before any array is made)
-
 from ._random import normal
 from ._sampling import Design, group_map, materialise, sample_group_features, student_design, teacher_design
 from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SolveInfo, dense_ridge, kron_rows, pcg, ridge_fit

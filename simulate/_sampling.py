@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from w2s.problem import Problem
+from setting.problem import Problem
 
 from ._random import join64, normal_from_bits, random_bits, uniform_from_bits
 
@@ -37,7 +37,7 @@ BLOCK_FLOATS = 1 << 18
 def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> jax.Array:
     r"""``n`` i.i.d. group features :math:`\xi \in \mathbb R^p` from :math:`D(\eta)` (docs/theory.md, section 1).
 
-    The law is the problem's group model (:mod:`w2s.groups`), for the built-in ones:
+    The law is the problem's group model (:mod:`setting.groups`), for the built-in ones:
 
     * mixture: :math:`g \sim \mathrm{Bern}(\eta)`, :math:`\xi \mid g \sim N(g\mu_\xi, \sigma_\xi^2 I_p)`;
     * mean-shift: :math:`\xi \sim N(\eta\mu_\xi, \sigma_\xi^2 I_p)`.
@@ -58,7 +58,7 @@ def sample_group_features(problem: Problem, eta, n: int, *, key: jax.Array) -> j
 
 def _group_features(problem: Problem, eta, u: jax.Array, noise: jax.Array) -> jax.Array:
     """xi = s mu_xi + sigma_xi noise from uniforms ``u`` (n,) and standard normals ``noise`` (n, p): the scale
-    s is the group law's component j = sum_k 1{u < t_k} (:meth:`w2s.groups.GroupLaw.tails`; for the mixture
+    s is the group law's component j = sum_k 1{u < t_k} (:meth:`setting.groups.GroupLaw.tails`; for the mixture
     this is the group draw g = 1{u < eta})."""
     mu = jnp.asarray(problem.mu_xi, dtype=jnp.float64)
     noise = jnp.sqrt(problem.sigma_xi2) * noise

@@ -15,7 +15,7 @@ Excess risks are exact given the fitted parameters (no test sample): with
 .. math:: ER_\eta(\Theta) = E_{D(\eta)}\big(z^\top\Delta f\big)^2 = \mathrm{tr}(\Delta M_\eta \Delta^\top),
 
 :math:`M_\eta = E_\eta ww^\top` for the teacher and :math:`K_\eta = E_\eta\psi\psi^\top` for the
-student (:mod:`w2s.moments`).
+student (:mod:`setting.moments`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2s.moments import cross_moment, student_moment, teacher_moment
-from w2s.problem import Problem, ProblemError
+from setting.moments import cross_moment, student_moment, teacher_moment
+from setting.problem import Problem, ProblemError
 
 from ._sampling import Design, chunk_rows, design_bytes, materialise, student_design, teacher_design
 from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SolveInfo, ridge_fit

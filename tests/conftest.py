@@ -1,4 +1,4 @@
-"""Test configuration: float64 (via ``import w2s``), strict dtype and rank promotion, and JAX's
+"""Test configuration: float64 (importing :mod:`setting` turns it on), strict dtype and rank promotion, and JAX's
 on-disk compilation cache left as each test found it.
 
 Strict promotion makes an accidental int/float or float32/float64 mix, or an implicit
@@ -14,7 +14,7 @@ import jax
 import pytest
 from jax.experimental.compilation_cache import compilation_cache
 
-import w2s  # noqa: F401  (turns on float64)
+jax.config.update("jax_enable_x64", True)  # as importing setting does; some tests make arrays first
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,10 @@ import sympy as sp
 
 import asymptotics
 from asymptotics import symbolic
+from setting.problem import Problem
 from w2s import claims
 from w2s.claims import _engine, _mechanisms, _sampling
 from w2s.cli import main
-from w2s.problem import Problem
 
 from ._direct import risks as direct_risks  # jit(asymptotics.risks), shared with test_compiled
 

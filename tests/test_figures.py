@@ -161,9 +161,15 @@ def test_code_hashes_cover_the_packages_that_compute(tmp_path, monkeypatch):
     shared = {p.relative_to(ROOT).as_posix() for p in _common.source_files(_common.SHARED_SOURCES)}
     for name in ("figures/_common.py", "asymptotics/__init__.py", "simulate/__init__.py", "simulate/deep/__init__.py"):
         assert name in shared
-    assert {"w2s/problem.py", "w2s/sweep.py"} <= shared and not any(n.startswith("w2s/commands") for n in shared)
+    assert {"setting/problem.py", "w2s/sweep.py"} <= shared and not any(n.startswith("w2s/commands") for n in shared)
     simulator = {p.relative_to(ROOT).as_posix() for p in _common.source_files(_common.SIMULATOR_SOURCES)}
-    assert {"simulate/_trial.py", "w2s/groups.py", "w2s/moments.py", "w2s/problem.py", "w2s/sweep.py"} <= simulator
+    assert {
+        "simulate/_trial.py",
+        "setting/groups.py",
+        "setting/moments.py",
+        "setting/problem.py",
+        "w2s/sweep.py",
+    } <= simulator
     # the cell stores are named by the simulator's source
     (tmp_path / "pkg" / "sub").mkdir(parents=True)
     (tmp_path / "pkg" / "sub" / "a.py").write_text("x = 1\n")

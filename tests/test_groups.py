@@ -15,8 +15,8 @@ import pytest
 import asymptotics
 import simulate
 from asymptotics._exact import _law
+from setting.groups import LAWS, GroupLaw, group_law, register
 from w2s import Problem, ProblemError
-from w2s.groups import LAWS, GroupLaw, group_law, register
 
 ETAS = (0.0, 0.3, 1.0)
 THREE = GroupLaw(

@@ -35,5 +35,6 @@ def test_every_private_module_is_forbidden_to_other_packages():
 
 def test_layers_put_the_ground_at_the_bottom():
     layers = _contracts()["layers"]["layers"]
-    assert layers[-3:] == ["w2s.moments", "w2s.problem", "w2s.groups"]
-    assert "asymptotics | simulate" in layers
+    assert layers[-2:] == ["asymptotics | simulate", "setting"]
+    ground = _contracts()["the ground's own layers"]
+    assert ground["containers"] == ["setting"] and ground["layers"] == ["moments", "problem", "groups"]

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from setting.problem import parse_value
 from w2s import FIELDS, Problem, ProblemError, load_problem
-from w2s.problem import parse_value
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ import pytest
 
 import asymptotics
 import simulate
+from setting.moments import augmented_moment, cross_moment, student_moment, teacher_moment
 from simulate import _random, _sampling, _solver
 from w2s import Problem
 from w2s.cli import main
-from w2s.moments import augmented_moment, cross_moment, student_moment, teacher_moment
 
 Z = 4.5
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

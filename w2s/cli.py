@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module under :mod:`w2s.commands` exposing ``HELP`` (one
 line), ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when
-their command runs, so ``w2s --help`` stays fast. Bad input (:class:`~w2s.problem.ProblemError`
+their command runs, so ``w2s --help`` stays fast. Bad input (:class:`~setting.problem.ProblemError`
 and :class:`InputError`) becomes a one-line message and exit code 2; a theory fixed point that
 does not converge (``asymptotics.ConvergenceError``) a one-line message and exit code 1.
 """
@@ -13,8 +13,9 @@ import argparse
 import importlib
 import sys
 
+from setting import ProblemError
+
 from .commands import InputError
-from .problem import ProblemError
 
 __all__ = ["COMMANDS", "InputError", "main"]
 

@@ -30,8 +30,8 @@ import time
 import numpy as np
 
 import asymptotics
+from setting.problem import GROUP_MODELS, Problem
 from w2s import _svg
-from w2s.problem import GROUP_MODELS, Problem
 
 __all__ = [
     "CURVE",
@@ -79,7 +79,7 @@ def forms() -> tuple[str, ...]:
 @dataclasses.dataclass(frozen=True)
 class Controls:
     """The slider values of the explorer (``similarity`` = ||Xi||_F^2, ``mu_T2`` = ||mu_T||^2/sigma_xi2,
-    ``mu_S2`` = ||mu_S||^2/sigma_xi2; see :meth:`w2s.problem.Problem.from_scalars`)."""
+    ``mu_S2`` = ||mu_S||^2/sigma_xi2; see :meth:`setting.problem.Problem.from_scalars`)."""
 
     eta_l: float = 0.1
     eta_u: float = 0.4

@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
+from setting import Problem
+
 from ._json import dumps, from_jsonable, to_jsonable
-from .problem import Problem
 
 __all__ = ["Cell", "Store", "cell_key", "grid_cells", "pool", "pool_by_point", "run", "DEFAULT_FN"]
 
@@ -188,8 +189,6 @@ def git_revision() -> dict[str, Any]:
 
 def _compute(fn: str | Callable, problem: dict, seed: int, trials: int) -> dict:
     """Run one cell (in this process or on a Dask worker) and return its result and environment."""
-    import w2s  # noqa: F401  (float64 on a fresh worker)
-
     t0 = time.perf_counter()
     result = _resolve(fn)(Problem.from_dict(problem), trials=trials, seed=seed)
     return {"result": to_jsonable(result), "seconds": time.perf_counter() - t0, "environment": _environment()}

@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from setting.problem import Problem
 from w2s.markers import write_between
-from w2s.problem import Problem
 
 Z = 4.0
 ALLOWANCE = 5.0

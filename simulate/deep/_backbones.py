@@ -2,7 +2,7 @@
 
 A backbone is described by a :class:`BackboneSpec` (architecture, width, pre-training task and
 minority fraction, optimiser steps, seed). :func:`load_backbone` returns the pre-trained
-:class:`FrozenBackbone` from the on-disk cache (``$W2S_CACHE`` or ``~/.cache/w2s-spurious``),
+:class:`FrozenBackbone` from the on-disk cache (:func:`setting.cache_root`),
 pre-training it first if the cache has no file for its key. The key is a hash of the spec,
 the data recipe and the package version, so changing any of them pre-trains anew.
 
@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+import setting
 
 from ._data import RECIPE, ColouredDigits, load_coloured_digits, render
 
@@ -80,10 +82,8 @@ class BackboneSpec:
     seed: int = 0
 
     def key(self) -> str:
-        import w2s
-
         blob = json.dumps(
-            {"spec": dataclasses.asdict(self), "recipe": RECIPE, "version": w2s.__version__, "format": 1},
+            {"spec": dataclasses.asdict(self), "recipe": RECIPE, "version": setting.__version__, "format": 1},
             sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -182,9 +182,8 @@ def optimizer_update(opt: optax.GradientTransformation, grads, state, params):
 
 
 def cache_dir() -> Path:
-    """``$W2S_CACHE`` if set, else ``~/.cache/w2s-spurious``."""
-    env = os.environ.get("W2S_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "w2s-spurious"
+    """Where backbones and features are kept: :func:`setting.cache_root`."""
+    return setting.cache_root()
 
 
 def _pretrain(spec: BackboneSpec, data: ColouredDigits, progress: bool = False) -> FrozenBackbone:
@@ -280,14 +279,12 @@ def _load(spec: BackboneSpec, path: Path, progress: bool) -> FrozenBackbone:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     eqx.tree_serialise_leaves(tmp, backbone)
     tmp.replace(path)
-    import w2s
-
     path.with_suffix(".json").write_text(
         json.dumps(
             {
                 "spec": dataclasses.asdict(spec),
                 "recipe": RECIPE,
-                "version": w2s.__version__,
+                "version": setting.__version__,
                 "jax": jax.__version__,
                 "device": str(jax.devices()[0]),
                 "seconds": time.perf_counter() - t0,

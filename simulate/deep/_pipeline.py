@@ -50,7 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2s.problem import ProblemError
+from setting.problem import ProblemError
 
 from ._backbones import PAIRS, BackboneSpec, all_features
 from ._data import Split, group_counts, load_coloured_digits

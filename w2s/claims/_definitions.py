@@ -31,7 +31,7 @@ import jax
 import numpy as np
 
 import asymptotics
-from w2s.problem import Problem
+from setting.problem import Problem
 
 from ._sampling import SEPARATION_MAX, Stratum, effective_coupling, general, scalar_problem, scalar_spec
 

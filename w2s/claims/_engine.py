@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 import asymptotics
-from w2s.problem import Problem
+from setting.problem import Problem
 
 from ._definitions import Case, Claim
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 import asymptotics
-from w2s.groups import group_law
-from w2s.problem import Problem
+from setting.groups import group_law
+from setting.problem import Problem
 
 from ._engine import evaluate
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from w2s.groups import LAWS
+from setting.groups import LAWS
 
 from . import _engine as engine
 from ._definitions import CLAIMS, D_HIGH, D_LOW, ETA_STEP, Case, Claim, _scaled, _threshold_printed

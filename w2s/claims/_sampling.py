@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from w2s.problem import Problem
+from setting.problem import Problem
 
 SIGMAS = dict(sigma_y2=1.0, signal=1.0, sigma_xi2=1.0)  # held fixed across the box
 SEPARATION_MAX = 40.0  # ||mu_xi||^2 / sigma_xi^2 (and ||mu_T||^2, ||mu_S||^2 in the scalar family)
@@ -195,7 +195,7 @@ def effective_coupling(q: Problem, eta: float) -> np.ndarray:
     mean-shift, where :math:`B_\eta = \Xi`). At leading order :math:`B_{\eta_u}\mu_S` plays the role that
     :math:`\Xi\mu_S` plays in the printed student risk (docs/claims.md, "Mechanisms").
     """
-    from w2s.groups import group_law
+    from setting.groups import group_law
 
     law = group_law(q.group_model)
     v = float(law.second_scale(eta) - law.mean_scale(eta) ** 2)

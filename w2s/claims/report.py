@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from setting.problem import FIELDS
 from w2s.markers import write_between
-from w2s.problem import FIELDS
 
 from ._definitions import BY_KEY, NEAR, RATIO, REGRET
 from ._engine import GRID_POINTS, summarise

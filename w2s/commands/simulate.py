@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_estimate(args: argparse.Namespace):
     """Load the problem and run :func:`simulate.estimate` with the command's arguments."""
     check_trial_arguments(args)
-    from w2s.problem import load_problem
+    from setting.problem import load_problem
 
     problem = load_problem(args.config, args.overrides)
     import simulate

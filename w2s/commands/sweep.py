@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_grid(item: str) -> tuple[str, list[float]]:
     """``'eta_u=0:1:5'`` -> ``('eta_u', [0, .25, .5, .75, 1])``; ``'nu=0.1,0.5'`` -> ``('nu', [0.1, 0.5])``."""
+    from setting.problem import SCALARS
     from w2s.commands import InputError
-    from w2s.problem import SCALARS
 
     name, sep, text = item.partition("=")
     name = name.strip()
@@ -67,8 +67,8 @@ def parse_grid(item: str) -> tuple[str, list[float]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from setting.problem import load_problem
     from w2s.commands import InputError
-    from w2s.problem import load_problem
     from w2s.sweep import grid_cells, pool_by_point
     from w2s.sweep import run as run_sweep
 

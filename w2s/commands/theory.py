@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asymptotics
-    from w2s.problem import load_problem
+    from setting.problem import load_problem
 
     problem = load_problem(args.config, args.overrides)
     # One compiled program per (method, group model, shape), loaded from disk after the first run.

@@ -1,6 +1,6 @@
 r"""Population moments of the group features under D(eta), for every group model.
 
-A group model (:mod:`w2s.groups`) draws a scale :math:`s` and :math:`\xi\mid s\sim N(s\mu_\xi,
+A group model (:mod:`setting.groups`) draws a scale :math:`s` and :math:`\xi\mid s\sim N(s\mu_\xi,
 \sigma_\xi^2 I)`, so
 
 .. math:: E_\eta\xi = E[s]\,\mu_\xi,\qquad
@@ -23,7 +23,7 @@ from .problem import Problem
 
 
 def shift_weight(problem: Problem, eta):
-    """h(eta) = E[s^2]: the weight of mu mu^T in E xi xi^T (the group law's, :mod:`w2s.groups`)."""
+    """h(eta) = E[s^2]: the weight of mu mu^T in E xi xi^T (the group law's, :mod:`setting.groups`)."""
     return problem.law.second_scale(eta)
 
 

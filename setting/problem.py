@@ -37,7 +37,7 @@ __all__ = [
     "parse_value",
 ]
 
-GROUP_MODELS = tuple(LAWS)  # the built-in group models (w2s.groups); the registry may hold more
+GROUP_MODELS = tuple(LAWS)  # the built-in group models (setting.groups); the registry may hold more
 
 # Order matters only for printing; these are exactly the TOML key names.
 FIELDS = (
@@ -123,7 +123,8 @@ class Problem:
     :math:`z\otimes[1; S^\top\xi]`.
 
     Attributes:
-        group_model: a registered group model (:mod:`w2s.groups`): ``"mixture"`` (default) or ``"mean-shift"``; static.
+        group_model: a registered group model (:mod:`setting.groups`): ``"mixture"`` (default) or
+            ``"mean-shift"``; static.
         sigma_y2: label-noise variance :math:`\sigma_y^2 \ge 0`.
         signal: :math:`\|\beta^*\|^2 \ge 0` (enters only over-parameterised / ridge risks).
         sigma_xi2: group-feature noise variance :math:`\sigma_\xi^2 > 0`.
@@ -200,7 +201,7 @@ class Problem:
     # ----------------------------------------------------------------------------------- shape
     @property
     def law(self) -> GroupLaw:
-        """The group model's law of xi given eta (:mod:`w2s.groups`)."""
+        """The group model's law of xi given eta (:mod:`setting.groups`)."""
         return group_law(self.group_model)
 
     @property
