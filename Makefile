@@ -43,7 +43,7 @@ figures: $(STAMP)
 	$(BIN)/python -m figures --group theory $(if $(FAST),--fast) $(if $(FULL),--full)
 
 claims: $(STAMP)
-	$(BIN)/w2s claims $(if $(FAST),--quick)
+	$(BIN)/w2s claims $(if $(FAST),--quick,--doc docs/claims.md)
 
 deep: $(STAMP)
 	$(BIN)/python -m figures --group deep $(if $(FAST),--fast) $(if $(FULL),--full)
