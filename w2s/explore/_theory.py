@@ -118,7 +118,7 @@ def _argmax_refined(x: np.ndarray, y: np.ndarray) -> float:
     return float(x[i])
 
 
-def _check_methods(method: str | None, compare: tuple[str, ...] | None) -> tuple[str, tuple[str, ...]]:
+def resolve_methods(method: str | None, compare: tuple[str, ...] | None) -> tuple[str, tuple[str, ...]]:
     method = method or default_method()
     compare = _other_methods(method) if compare is None else tuple(sorted(set(compare) - {method}))
     for m in (method, *compare):
@@ -157,7 +157,7 @@ def _evaluate(errors: list[str], problem: Problem, quantity: str, method: str, s
 
 def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
     """``method``'s gain on the fixed (eta_l, eta_u) grid of :data:`GRID` points per axis."""
-    method, _ = _check_methods(method, ())
+    method, _ = resolve_methods(method, ())
     t0 = time.perf_counter()
     n = GRID
     axis = np.linspace(0.0, 1.0, n)
@@ -171,7 +171,7 @@ def phase_diagram(problem: Problem, method: str | None = None) -> Phase:
 def along(problem: Problem, method: str | None = None, *, compare: tuple[str, ...] | None = None) -> Along:
     """The printed forms, ``method`` and the ``compare`` methods (default: every other registered
     method) along eta_u in [0, 1] at the problem's eta_l, plus the problem's own point."""
-    method, compare = _check_methods(method, compare)
+    method, compare = resolve_methods(method, compare)
     t0 = time.perf_counter()
     grid_u = np.linspace(0.0, 1.0, CURVE)
     points = np.append(grid_u, problem.eta_u)  # the current eta_u rides along: one dispatch, fixed shape

@@ -10,7 +10,7 @@ from setting.problem import GROUP_MODELS
 
 from ._controls import Controls, problem_from
 from ._page import plots_html
-from ._theory import _check_methods, evaluate
+from ._theory import evaluate, resolve_methods
 
 _warmed: set[tuple[str, ...]] = set()
 _warm_lock = threading.Lock()
@@ -31,7 +31,7 @@ def warmup(
     """
     t0 = time.perf_counter()
     controls = controls or Controls()
-    method, compare = _check_methods(method, compare)
+    method, compare = resolve_methods(method, compare)
     key = (method, *compare)
 
     def run(model: str) -> None:
