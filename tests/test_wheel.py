@@ -1,10 +1,10 @@
 """The installable tool: build the wheel, check what it holds, install it into a fresh virtual
 environment and run ``w2s`` there from a folder outside the clone.
 
-Slow (minutes): pip resolves the pinned dependencies from the package index into the new
-environment (about a minute on this project's machines without a pip cache), and ``w2s claims
---quick`` takes one to five minutes depending on whether the theory's compiled programs are in
-the cache. The commands run with this process's environment, so they share its
+Slow (about 4.5 minutes on this project's 2-core machine under load): pip resolves the pinned
+dependencies from the package index into the new environment (one to two minutes without a pip
+cache), and ``w2s claims --quick`` takes about 1.5 minutes with the theory's compiled programs in
+the cache and 4.5 without. The commands run with this process's environment, so they share its
 ``W2S_CACHE`` (default ``~/.cache/w2s-spurious``): the cache keys read the packages' source, which
 the wheel carries unchanged, so programs compiled from the clone are valid for the wheel. The
 wheel is built from a copy of the packaged files (``build/`` in the clone could hold stale
