@@ -146,7 +146,7 @@ def test_exactly_at_the_threshold_the_risk_is_inf():
 
 
 # Newly reachable problems against the simulator, under the validation table's pass rule
-# (w2s.validation.compare: |MC - theory| <= 4 se + 5 |theory| / d_z).
+# (w2s.validation.validate_point: |MC - theory| <= 4 se + 5 |theory| / d_z).
 SPOT_CHECKS = [
     (0, {}),  # the min-norm teacher just past its threshold
     (1, {}),
@@ -160,7 +160,7 @@ SPOT_CHECKS = [
 def test_newly_reachable_problems_match_simulation(index):
     which, changes = SPOT_CHECKS[index]
     problem = Problem.from_dict(REPRODUCERS[which]).replace(d_z=80, **changes)
-    row = validation.compare(problem, trials=30, seed=11)  # fixed seed: a statistical test must not flake
+    row = validation.validate_point(problem, trials=30, seed=11)  # fixed seed: a statistical test must not flake
     assert row["ok"], row
 
 

@@ -153,8 +153,9 @@ class Store:
 
 # --------------------------------------------------------------------------------- compute
 @functools.lru_cache(maxsize=1)
-def _environment() -> dict[str, str]:
-    """Versions and device of the process computing a cell (a Dask worker's own, under Dask)."""
+def environment() -> dict[str, str]:
+    """Versions, device and host of this process: what every stored result records about where it
+    was computed (a cell records its Dask worker's own)."""
     import jax
 
     import w2s
@@ -191,7 +192,7 @@ def _compute(fn: str | Callable, problem: dict, seed: int, trials: int) -> dict:
     """Run one cell (in this process or on a Dask worker) and return its result and environment."""
     t0 = time.perf_counter()
     result = _resolve(fn)(Problem.from_dict(problem), trials=trials, seed=seed)
-    return {"result": to_jsonable(result), "seconds": time.perf_counter() - t0, "environment": _environment()}
+    return {"result": to_jsonable(result), "seconds": time.perf_counter() - t0, "environment": environment()}
 
 
 def run(
@@ -273,6 +274,16 @@ def _finish(store: Store, key: str, cell: Cell, context: dict, computed: dict) -
     )
 
 
+def local_cluster(workers: int):
+    """A :class:`distributed.Client` of a new local Dask cluster: ``workers`` processes, one thread
+    each (JAX uses the cores itself), no dashboard. ``client.close(); client.cluster.close()``
+    shuts both down."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return distributed.Client(cluster)
+
+
 def _run_dask(todo: dict[str, Cell], store: Store, fn, context, dask, workers, bar) -> None:
     import distributed
 
@@ -282,10 +293,7 @@ def _run_dask(todo: dict[str, Cell], store: Store, fn, context, dask, workers, b
     elif dask is not None:
         client = own = distributed.Client(dask)
     else:
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = own = distributed.Client(cluster)
+        client = own = local_cluster(workers)
     try:
         futures = {}
         for key, cell in todo.items():
