@@ -241,3 +241,23 @@ def errorbar(ax, x, est: np.ndarray, **kw):
 def sim_note(p: dict[str, Any], trials: np.ndarray) -> str:
     """The caption of the simulation markers at the parameters ``p``."""
     return f"markers: simulation, $d_z = {p['sim']['d_z']}$, {int(trials[0])} trials, ±1 s.e."
+
+
+# ------------------------------------------------------------------------------- deep path
+def deep_cell(config: dict[str, Any], *, seed: int) -> dict:
+    """One cell of a deep figure (a :class:`w2s.sweep.Job`): :func:`simulate.deep.run_w2s` on the
+    configuration ``config["deep"]`` with ``jax.random.key(seed)``, the remedy when
+    ``config["remedy"]``. The config's other entries (the backbones' or features' identities) only
+    make the cell's key change when they change."""
+    import jax
+
+    import simulate.deep as deep
+
+    cfg = deep.DeepConfig(**config["deep"])
+    return deep.run_w2s(cfg, key=jax.random.key(seed), with_probes=False, remedy=config["remedy"])
+
+
+def deep_records(jobs: list, store_root: str | os.PathLike, desc: str) -> list[dict]:
+    """Every job's stored record (``result``, ``seconds``, environment), computing in this process
+    those not yet in the store at ``store_root`` (:func:`w2s.sweep.run`, resumable)."""
+    return sweep.run(jobs, store_root, fn=deep_cell, desc=desc, records=True)
