@@ -2,9 +2,9 @@
 
 A min-norm fit past its interpolation threshold solves the resolvent equation at s = 0, where
 Newton's method from the isotropic guess can be drawn to the spurious root B = 0 of
-B - T(B) on the boundary of the cone, and the monotone restart used to exist only for s > 0;
-it now starts from the super-solution I/c (docs/theory.md, "E.9 Convergence across the
-domain"). The two problems of the issue that first showed it, a random scan of the domain
+B - T(B) on the boundary of the cone; the monotone restart starts from the super-solution I/c,
+at s = 0 as for s > 0 (docs/theory.md, "E.9 Convergence across the domain"). Two problems that
+showed the spurious root, a random scan of the domain
 (``tests/_scan.py``), and spot checks of the newly reachable region against the simulator.
 """
 
