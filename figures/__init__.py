@@ -11,7 +11,7 @@ builds the theory figures, ``make deep`` the deep-model ones, ``python -m figure
 Each build caches its data step's result in ``figures/data/NAME.npz``, beside a ``.json`` of its
 parameters and a hash of the code that computes it (the module without ``plot``, and the packages it runs), and reused
 while both are unchanged, so restyling a plot never recomputes. Modules whose names start with
-``_``, and ``explore`` (the marimo app of ``w2s explore``), are not figures.
+``_`` are not figures.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ so a wrong predicate, a mixed-up pair or a batching bug shows as a mismatch.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -266,7 +267,7 @@ def test_d_thresholds_bracket_a_sign_change(monkeypatch):
     "args, message",
     [
         (["--seed", "-1"], "--seed: must be an integer in [0, 2^63)"),
-        (["--quick", "--doc", "no/such/file.md"], "--doc: 'no/such/file.md' does not exist"),
+        (["--quick", "--doc", "no/such/file.md"], "--doc: the folder 'no/such' of 'no/such/file.md' does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, message, capsys):
@@ -280,6 +281,20 @@ def test_doc_without_markers_is_rejected(tmp_path, capsys):
     doc.write_text("no markers\n")
     assert main(["claims", "--quick", "--doc", str(doc)]) == 2
     assert "has no <!-- claims:begin -->" in capsys.readouterr().err
+
+
+def test_the_report_goes_where_told_or_to_the_clone_docs(tmp_path, monkeypatch):
+    """--doc wins; without it a full run writes docs/claims.md of the current directory only if it is
+    there (the project's clone), a quick run nothing."""
+    from w2s.commands.claims import report_path
+
+    monkeypatch.chdir(tmp_path)
+    assert report_path("r.md", quick=True) == report_path("r.md", quick=False) == Path("r.md")
+    assert report_path(None, quick=False) is None and report_path(None, quick=True) is None
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "claims.md").write_text("")
+    assert report_path(None, quick=False) == Path("docs/claims.md")
+    assert report_path(None, quick=True) is None
 
 
 @pytest.mark.slow

@@ -2,9 +2,9 @@
 
 A min-norm fit past its interpolation threshold solves the resolvent equation at s = 0, where
 Newton's method from the isotropic guess can be drawn to the spurious root B = 0 of
-B - T(B) on the boundary of the cone; the monotone restart starts from the super-solution I/c,
-at s = 0 as for s > 0 (docs/theory.md, "E.9 Convergence across the domain"). Two problems that
-showed the spurious root, a random scan of the domain
+B - T(B) on the boundary of the cone, and the monotone restart used to exist only for s > 0;
+it now starts from the super-solution I/c (docs/theory.md, "E.9 Convergence across the
+domain"). The two problems of the issue that first showed it, a random scan of the domain
 (``tests/_scan.py``), and spot checks of the newly reachable region against the simulator.
 """
 
@@ -146,7 +146,7 @@ def test_exactly_at_the_threshold_the_risk_is_inf():
 
 
 # Newly reachable problems against the simulator, under the validation table's pass rule
-# (w2s.validation.validate_point: |MC - theory| <= 4 se + 5 |theory| / d_z).
+# (w2s.validation.check_point: |MC - theory| <= 4 se + 5 |theory| / d_z).
 SPOT_CHECKS = [
     (0, {}),  # the min-norm teacher just past its threshold
     (1, {}),
@@ -160,7 +160,7 @@ SPOT_CHECKS = [
 def test_newly_reachable_problems_match_simulation(index):
     which, changes = SPOT_CHECKS[index]
     problem = Problem.from_dict(REPRODUCERS[which]).replace(d_z=80, **changes)
-    row = validation.validate_point(problem, trials=30, seed=11)  # fixed seed: a statistical test must not flake
+    row = validation.check_point(problem, trials=30, seed=11)  # fixed seed: a statistical test must not flake
     assert row["ok"], row
 
 

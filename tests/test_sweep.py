@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -247,3 +248,23 @@ def test_records_are_strict_json_and_read_back_non_finite_values(tmp_path):
     assert raw["gain"] == {"mean": "nan", "se": "inf"} and raw["x"] == "-inf"
     got = store.get("k")
     assert np.isnan(got["gain"]["mean"]) and got["gain"]["se"] == np.inf and got["x"] == -np.inf and got["n"] == 3
+
+
+def test_git_revision_is_the_clones_own_or_unknown(monkeypatch, tmp_path):
+    """From the clone: its HEAD. A package folder that is not the top of a work tree (a wheel installed
+    into site-packages, here inside another repository): "unknown", not that repository's HEAD."""
+    from w2s import sweep
+
+    sweep.git_revision.cache_clear()
+    try:
+        if (ROOT / ".git").exists():
+            assert re.fullmatch(r"[0-9a-f]{40}", sweep.git_revision()["git"])
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        identity = ["-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run(["git", *identity, "-C", str(tmp_path), "commit", "-q", "--allow-empty", "-m", "t"], check=True)
+        (tmp_path / "site-packages").mkdir()
+        monkeypatch.setattr(sweep, "_CODE", tmp_path / "site-packages")
+        sweep.git_revision.cache_clear()
+        assert sweep.git_revision() == {"git": "unknown", "git_dirty": None}
+    finally:
+        sweep.git_revision.cache_clear()

@@ -18,8 +18,9 @@ are written here, so the workers need no shared file system.
 
 Each record holds the cell (problem as :meth:`Problem.to_dict`, seed, trials, ``d_z``; or a job's
 config and seed), the function's name, its result, the package and JAX versions and device of
-the process that computed it (:func:`environment`), this checkout's git revision, and the wall
-time.
+the process that computed it (:func:`environment`), the git revision of the code that ran
+(``"unknown"`` when the package is installed from a wheel rather than run from a clone), and the
+wall time.
 
 Example::
 
@@ -68,7 +69,9 @@ __all__ = [
 ]
 
 DEFAULT_FN = "simulate:estimate"
-_REPO = Path(__file__).resolve().parent.parent
+# The folder holding this package: the clone's root when run from a clone (an editable install
+# too), site-packages when installed from a wheel.
+_CODE = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -204,19 +207,24 @@ def environment() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def git_revision() -> dict[str, Any]:
-    """This checkout's HEAD and whether its tracked files differ from it ("unknown" outside git)."""
+    """The HEAD of the clone this package runs from, and whether its tracked files differ from it.
+
+    ``"unknown"`` unless the folder holding the package is the top of a git work tree: an install
+    from a wheel (site-packages, even inside some other repository) has no revision of its own.
+    """
 
     def git(*args: str) -> subprocess.CompletedProcess | None:
         try:
-            return subprocess.run(["git", *args], cwd=_REPO, capture_output=True, text=True, check=False, timeout=20)
+            return subprocess.run(["git", *args], cwd=_CODE, capture_output=True, text=True, check=False, timeout=20)
         except (OSError, subprocess.TimeoutExpired):
             return None
 
-    head = git("rev-parse", "HEAD")
-    if head is None or head.returncode != 0:
+    head = git("rev-parse", "--show-toplevel", "HEAD")
+    lines = [] if head is None or head.returncode != 0 else head.stdout.split("\n")
+    if len(lines) < 2 or Path(lines[0]).resolve() != _CODE:
         return {"git": "unknown", "git_dirty": None}
     diff = git("diff", "--quiet", "HEAD", "--")
-    return {"git": head.stdout.strip(), "git_dirty": None if diff is None else diff.returncode != 0}
+    return {"git": lines[1].strip(), "git_dirty": None if diff is None else diff.returncode != 0}
 
 
 def _compute(fn: str | Callable, payload: dict) -> dict:

@@ -1,6 +1,6 @@
 r"""Validate the exact theory against the simulator and write the table into docs/theory.md.
 
-``python -m w2s.validation [--fast] [--no-write]`` evaluates
+``python -m w2s.validation [--fast] [--no-write] [--doc FILE]`` evaluates
 :func:`asymptotics.teacher_risk_exact`, :func:`asymptotics.student_risk_exact` and the gain on a
 grid of problems covering both group models, :math:`\gamma_z p_T` from 0.02 to 0.6 and an
 over-parameterised teacher (:math:`\gamma_z p_T = 1.5`, with and without ridge), an
@@ -15,7 +15,8 @@ z-scores were independent normals) and :math:`a = 5`, the finite-size allowance:
 theory is the :math:`d_z\to\infty` limit, and the finite-:math:`d_z` risks differ from it by
 :math:`O(1/d_z)` relative (tests/test_exact_validation.py shows the error shrinking with
 :math:`d_z`). The table lands between the markers ``<!-- validation:begin -->`` and
-``<!-- validation:end -->`` in docs/theory.md; every number in it is generated here.
+``<!-- validation:end -->`` of ``--doc`` (default ``docs/theory.md`` of the current directory: run
+it from the project's clone); every number in it is generated here.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from pathlib import Path
 
 from setting import RISK_NAMES, group_models
 from setting.problem import Problem
-from w2s.markers import write_between
+from w2s.markers import MarkersError, check_markers, write_between
 
 Z = 4.0
 ALLOWANCE = 5.0
-DOC = Path(__file__).resolve().parent.parent / "docs" / "theory.md"
+DOC = Path("docs") / "theory.md"  # relative to the current directory: the project's clone
 
 # (gamma, nu, ridge_teacher, ridge_student, eta_t, signal); p_T = 3, p_S = 2
 ROWS = (
@@ -81,7 +82,7 @@ def theory(problem: Problem) -> dict[str, float]:
     return {k: float(r[k]) for k in RISK_NAMES}
 
 
-def validate_point(problem: Problem, *, trials: int, seed: int) -> dict:
+def check_point(problem: Problem, *, trials: int, seed: int) -> dict:
     """Theory and Monte Carlo for one problem, with z-scores and the pass rule."""
     import simulate
 
@@ -140,19 +141,33 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--fast", action="store_true", help="d_z = 40, 8 trials (a smoke run; the table is not written)")
     ap.add_argument("--no-write", action="store_true", help="print the table only")
+    ap.add_argument(
+        "--doc",
+        type=Path,
+        default=DOC,
+        metavar="FILE",
+        help=f"Markdown file whose validation markers receive the table (default: {DOC} of the current directory, "
+        "as in the project's clone)",
+    )
     args = ap.parse_args(argv)
     if args.fast:
         args.d_z, args.trials, args.no_write = 40, 8, True
+    if not args.no_write:
+        try:
+            check_markers(args.doc, "validation")  # before the run, not after it
+        except MarkersError as e:
+            print(f"python -m w2s.validation: error: --doc: {e}", file=sys.stderr)
+            return 2
     t0 = time.time()
     rows, grid = [], grid_problems(args.d_z)
     for i, pr in enumerate(grid):
-        rows.append(validate_point(pr, trials=args.trials, seed=args.seed + i))
+        rows.append(check_point(pr, trials=args.trials, seed=args.seed + i))
         r = rows[-1]
         print(f"[{i + 1}/{len(grid)}] z = " + ", ".join(f"{k} {r['z'][k]:+.2f}" for k in RISK_NAMES), flush=True)
     text = table(rows, args.d_z, args.trials, args.seed, time.time() - t0)
     print(text)
     if not args.no_write:
-        write_table(text)
+        write_table(text, args.doc)
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -37,6 +37,7 @@ from ._heads import (
     train_heads,
 )
 from ._minilm import MINILM_VIEWS, NETWORKS, MiniLM, encode, load_minilm, load_network, tokenize
+from ._packages import DATA_PACKAGES
 from ._pipeline import (
     DATASETS,
     ETA_O,
@@ -73,6 +74,7 @@ from ._tweets import SIZES as TWEET_SIZES
 __all__ = [
     "AIRLINE_HANDLES",
     "AIRLINE_RULE",
+    "DATA_PACKAGES",
     "DATASETS",
     "ENCODERS",
     "MINILM_VIEWS",

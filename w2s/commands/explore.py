@@ -1,6 +1,7 @@
-"""``w2s explore``: serve the interactive phase-diagram explorer (figures/explore.py) locally.
+"""``w2s explore``: serve the interactive phase-diagram explorer locally.
 
-Runs ``marimo run figures/explore.py --headless`` on a free port (from 2718 unless ``--port``
+Runs ``marimo run --headless`` on the app that ships inside the package (``w2s/explore/app.py``,
+wherever the package is installed) on a free port (from 2718 unless ``--port``
 is given), prints the URL to open, and serves until interrupted. Stopping the command (Ctrl-C,
 SIGTERM or SIGHUP) stops the server; on Linux the server also stops if the command is killed.
 """
@@ -8,6 +9,7 @@ SIGTERM or SIGHUP) stops the server; on Linux the server also stops if the comma
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import socket
@@ -15,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-APP = Path(__file__).resolve().parents[2] / "figures" / "explore.py"
 DEFAULT_PORT = 2718  # marimo's own default
 
 
@@ -41,6 +42,13 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def app_path() -> Path:
+    """The marimo app's file, ``app.py`` of the package :mod:`w2s.explore` (located without importing
+    that package, whose theory the server imports anyway)."""
+    spec = importlib.util.find_spec("w2s.explore")
+    return Path(next(iter(spec.submodule_search_locations))) / "app.py"
+
+
 def command(host: str, port: int, methods: str | None = None) -> list[str]:
     """The marimo command line that serves the app."""
     return [
@@ -48,7 +56,7 @@ def command(host: str, port: int, methods: str | None = None) -> list[str]:
         "-m",
         "marimo",
         "run",
-        str(APP),
+        str(app_path()),
         "--headless",
         "--host",
         host,
@@ -68,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
         unknown = [m for m in args.methods.split(",") if m not in asymptotics.METHODS]
         if unknown:
             raise InputError(f"--methods: {unknown[0]!r} is not one of {sorted(asymptotics.METHODS)}")
-    if not APP.is_file():
-        raise InputError(f"the explorer app {APP} is missing (w2s explore runs from a clone of the repository)")
     if args.port is not None:
         if not 0 < args.port < 65536:
             raise InputError(f"--port: must lie in 1..65535, got {args.port}")

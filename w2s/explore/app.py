@@ -1,8 +1,9 @@
 """Interactive phase-diagram explorer of the W2S gain (a marimo app).
 
-Start it with ``w2s explore`` (or ``marimo run figures/explore.py``); it is also a plain
-script (``python figures/explore.py`` evaluates every cell once). The numbers and the plots
-come from :mod:`w2s.explore`; this file only lays out the controls and the outputs.
+Start it with ``w2s explore`` (which runs ``marimo run`` on this file, wherever the package is
+installed); it is also a plain script (``python -m w2s.explore.app`` evaluates every cell once).
+The numbers and the plots come from :mod:`w2s.explore`; this file only lays out the controls and
+the outputs.
 """
 
 import marimo
