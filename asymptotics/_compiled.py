@@ -51,6 +51,7 @@ import numpy as np
 import setting
 from setting.groups import group_law
 from setting.problem import LEAVES, SCALARS, Problem, ProblemError
+from setting.risks import risk_dict
 
 from ._exact import (
     _student_risk_from,
@@ -105,17 +106,15 @@ def _risks(problem: Problem, method: str):
     if method != "exact":  # closed forms: nothing to converge
         return risks(problem, method), jnp.asarray(True)
     teacher, student, ok = exact_parts(problem)
-    gain = teacher - student
-    return {"teacher_risk": teacher, "student_risk": student, "gain": gain, "relative_gain": gain / teacher}, ok
+    return risk_dict(teacher, student), ok
 
 
 def _point(problem: Problem, method: str):
     at_threshold = at_teacher_threshold(problem) | at_student_threshold(problem)
     if method == "exact":
-        student, _, teacher, ok = along_eta_u(problem)  # the teacher solved once for both
+        student, teacher, ok = along_eta_u(problem)  # the teacher solved once for both
         risk, ok_s = student(problem.eta_u)
-        gain = teacher - risk
-        out = {"teacher_risk": teacher, "student_risk": risk, "gain": gain, "relative_gain": gain / teacher}
+        out = risk_dict(teacher, risk)
         star, ok_star = argmin_student(student)
         out["eta_u_star"] = jnp.where(at_threshold, jnp.nan, star)  # risks infinite: no maximiser
         ok = ok & ok_s & (ok_star | at_threshold)
@@ -220,9 +219,7 @@ def _combine_stage(problem: Problem, extras):
     teacher = _teacher_risk(problem, t["E"], t["threshold"])
     res = Resolvent(**{k: st[k] for k in Resolvent._fields})
     student, ok_s = _student_risk_from(problem, res, st["c"], st["threshold"], t["E"], t["cross"], t["threshold"])
-    gain = teacher - student
-    out = {"teacher_risk": teacher, "student_risk": student, "gain": gain, "relative_gain": gain / teacher}
-    return out, t["ok"] & ok_s
+    return risk_dict(teacher, student), t["ok"] & ok_s
 
 
 STAGES = {"teacher": _teacher_stage, "student": _student_stage, "combine": _combine_stage}

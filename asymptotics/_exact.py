@@ -41,11 +41,9 @@ from ._fixed_point import checked, resolvent_operator, solve_resolvent
 from ._quadrature import GaussianMixture
 
 __all__ = [
-    "teacher_error_exact",
     "teacher_risk_exact",
     "student_risk_exact",
     "gain_exact",
-    "relative_gain_exact",
     "at_teacher_threshold",
     "at_student_threshold",
     "exact_parts",
@@ -108,16 +106,6 @@ def _teacher_solution(problem: Problem):
     E = bias + problem.sigma_y2 * problem.gamma * var
     cross = -c * r2 * res.B[:, 0]
     return E, cross, threshold, res.converged
-
-
-@jax.jit
-def teacher_error_exact(problem: Problem):
-    r"""Deterministic equivalents of :math:`E[\Delta^\top\Delta]` (``(p_T, p_T)``) and
-    :math:`\Delta^\top\beta^*` (``(p_T,)``) for the teacher's error :math:`\Delta = \Theta_T -
-    \beta^*e_1^\top` (docs/theory.md, "The teacher-error matrix"). Entries are ``inf`` at the
-    interpolation threshold."""
-    E, cross, threshold, ok = _teacher_solution(problem)
-    return checked(jnp.where(threshold, jnp.inf, E), ok), checked(jnp.where(threshold, jnp.inf, cross), ok)
 
 
 @jax.jit
@@ -202,9 +190,3 @@ def gain_exact(problem: Problem):
     """Exact W2S gain: teacher risk minus student risk (the teacher's fixed point solved once)."""
     teacher, student, ok = exact_parts(problem)
     return checked(teacher - student, ok)
-
-
-@jax.jit
-def relative_gain_exact(problem: Problem):
-    """Exact gain divided by the exact teacher risk."""
-    return gain_exact(problem) / teacher_risk_exact(problem)

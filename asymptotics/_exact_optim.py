@@ -8,8 +8,8 @@ All are pure JAX on top of :mod:`._exact` (jit- and vmap-able, e.g. through :fun
   risk, the derivative taken through the fixed points by implicit differentiation.
 * :func:`phase_point_exact` / :func:`phase_boundary_exact`: the W2S phase boundary
   :math:`\{\text{gain} = 0\}` in the :math:`(\eta_l, \eta_u)` plane, as the two roots in
-  :math:`\eta_u` on either side of :math:`\eta_u^*` for each :math:`\eta_l`;
-  :func:`gain_grid_exact` gives the gain on a grid for contour plots.
+  :math:`\eta_u` on either side of :math:`\eta_u^*` for each :math:`\eta_l` (for the gain on a
+  grid, :func:`asymptotics.evaluate_grid`).
 * :func:`optimal_student_ridge_exact`: the student ridge minimising the student's risk.
 
 The bisections assume the student risk is unimodal in :math:`\eta_u` (resp. :math:`\log\lambda_S`)
@@ -26,7 +26,7 @@ import numpy as np
 
 from setting.problem import Problem
 
-from ._exact import _student_risk, _teacher_risk, _teacher_solution, gain_exact
+from ._exact import _student_risk, _teacher_risk, _teacher_solution
 from ._fixed_point import checked
 from ._grid import on_grid
 
@@ -34,7 +34,6 @@ __all__ = [
     "eta_u_star_exact",
     "phase_point_exact",
     "phase_boundary_exact",
-    "gain_grid_exact",
     "optimal_student_ridge_exact",
     "eta_u_star_parts",
     "phase_point_parts",
@@ -66,19 +65,15 @@ def _with(problem, **kw):
 
 
 def along_eta_u(problem: Problem):
-    """The teacher solved once; the student risk and gain as functions of eta_u (each returning
-    ``(value, converged)``), and the teacher's risk and convergence."""
+    """The teacher solved once: the student risk as a function of eta_u (returning ``(value,
+    converged)``), the teacher's risk and its convergence."""
     E, cross, threshold, ok_t = _teacher_solution(problem)
     teacher = _teacher_risk(problem, E, threshold)
 
     def student(e):
         return _student_risk(_with(problem, eta_u=e), E, cross, threshold)
 
-    def gain(e):
-        r, ok = student(e)
-        return teacher - r, ok
-
-    return student, gain, teacher, ok_t
+    return student, teacher, ok_t
 
 
 def argmin_student(student, n=BISECTIONS):
@@ -103,7 +98,7 @@ def argmin_student(student, n=BISECTIONS):
 
 def eta_u_star_parts(problem: Problem):
     """``(eta_u*, converged)``: :func:`eta_u_star_exact` without raising."""
-    student, _, _, ok_t = along_eta_u(problem)
+    student, _, ok_t = along_eta_u(problem)
     star, ok = argmin_student(student)
     return star, ok & ok_t
 
@@ -147,7 +142,7 @@ def phase_point_from(student, teacher):
 
 def phase_point_parts(problem: Problem):
     """``(dict, converged)``: :func:`phase_point_exact` without raising."""
-    student, _, teacher, ok_t = along_eta_u(problem)
+    student, teacher, ok_t = along_eta_u(problem)
     out, ok = phase_point_from(student, teacher)
     return out, ok & ok_t
 
@@ -168,16 +163,6 @@ def phase_point_exact(problem: Problem):
 def phase_boundary_exact(problem: Problem, eta_l):
     """:func:`phase_point_exact` over an array of ``eta_l`` values (one compilation)."""
     return on_grid(phase_point_exact, problem, eta_l=np.asarray(eta_l, dtype=float))
-
-
-def gain_grid_exact(problem: Problem, eta_l, eta_u):
-    """Exact gain on the product grid ``eta_l`` x ``eta_u``, shape ``(len(eta_l), len(eta_u))``.
-
-    For a contour of the phase boundary use e.g. ``matplotlib.pyplot.contour(..., levels=[0])``.
-    """
-    el = np.asarray(eta_l, dtype=float)[:, None]
-    eu = np.asarray(eta_u, dtype=float)[None, :]
-    return on_grid(gain_exact, problem, eta_l=el, eta_u=eu)
 
 
 LOG_RIDGE_RANGE = (-12.0, 6.0)

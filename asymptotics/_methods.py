@@ -14,6 +14,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from setting.problem import Problem, ProblemError
+from setting.risks import risk_dict
 
 from ._exact import student_risk_exact, teacher_risk_exact
 from ._paper import student_risk_paper, teacher_risk_paper
@@ -63,7 +64,4 @@ def risks(problem: Problem, method: str = DEFAULT_METHOD) -> dict[str, jnp.ndarr
     if method not in METHODS:
         raise ProblemError(f"method: must be one of {sorted(METHODS)}, got {method!r}")
     m = METHODS[method]
-    teacher = m.teacher_risk(problem)
-    student = m.student_risk(problem)
-    gain = teacher - student
-    return {"teacher_risk": teacher, "student_risk": student, "gain": gain, "relative_gain": gain / teacher}
+    return risk_dict(m.teacher_risk(problem), m.student_risk(problem))

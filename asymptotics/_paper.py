@@ -32,7 +32,6 @@ __all__ = [
     "teacher_risk_paper",
     "student_risk_paper",
     "gain_paper",
-    "relative_gain_paper",
     "eta_u_star_printed",
     "failure_threshold_printed",
 ]
@@ -83,11 +82,6 @@ def student_risk_paper(problem: Problem):
 def gain_paper(problem: Problem):
     """Leading-order W2S gain: teacher risk minus student risk."""
     return teacher_risk_paper(problem) - student_risk_paper(problem)
-
-
-def relative_gain_paper(problem: Problem):
-    """Leading-order gain divided by the leading-order teacher risk."""
-    return gain_paper(problem) / teacher_risk_paper(problem)
 
 
 def eta_u_star_printed(problem: Problem):

@@ -48,17 +48,15 @@ def main(argv: list[str] | None = None) -> int:
 
     client = None
     if args.workers is not None:  # one local cluster for the whole build, not one per figure
-        import distributed
+        from w2s.sweep import local_cluster
 
-        cluster = distributed.LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
+        client = local_cluster(args.workers)
     _common.RUNNER.update(dask=client if client is not None else args.dask)
     try:
         return _build(args)
     finally:
         if client is not None:
+            cluster = client.cluster
             client.close()
             cluster.close()
 

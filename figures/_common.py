@@ -29,19 +29,18 @@ import ast
 import hashlib
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import jax
 import numpy as np
 
 import asymptotics
+from setting import RISK_NAMES
 from simulate import RISK_KEYS as SIM_KEYS  # the risks the simulator reports
-from w2s import Problem
+from w2s import Problem, sweep
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
@@ -71,16 +70,9 @@ SIMULATOR_SOURCES = ("simulate", "setting", "w2s/sweep.py")
 RUNNER: dict[str, Any] = {"dask": None, "workers": None}
 
 
-def versions() -> dict[str, str]:
-    import w2s
-
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        rev = ""
-    return {"w2s": w2s.__version__, "jax": jax.__version__, "numpy": np.__version__, "git": rev or "unknown"}
+def versions() -> dict[str, Any]:
+    """What a figure's data record about where they were computed (:func:`w2s.sweep.environment`)."""
+    return {**sweep.environment(), **sweep.git_revision()}
 
 
 # ------------------------------------------------------------------------------- code hashes
@@ -198,10 +190,10 @@ def theory(problems: list[Problem], method: str = METHOD) -> dict[str, np.ndarra
     return asymptotics.evaluate(problems, "risks", method)
 
 
-def printed_gain(problems: list[Problem]) -> dict[str, np.ndarray]:
+def printed_risks(problems: list[Problem]) -> dict[str, np.ndarray]:
     """The paper's printed forms taken literally (any group model): teacher, student, gain."""
     out = asymptotics.evaluate(problems, "printed")
-    return {k: out[k] for k in ("teacher_risk", "student_risk", "gain")}
+    return {k: out[k] for k in RISK_NAMES}
 
 
 def eta_u_star(problems: list[Problem], method: str = METHOD) -> np.ndarray:
@@ -249,3 +241,23 @@ def errorbar(ax, x, est: np.ndarray, **kw):
 def sim_note(p: dict[str, Any], trials: np.ndarray) -> str:
     """The caption of the simulation markers at the parameters ``p``."""
     return f"markers: simulation, $d_z = {p['sim']['d_z']}$, {int(trials[0])} trials, ±1 s.e."
+
+
+# ------------------------------------------------------------------------------- deep path
+def deep_cell(config: dict[str, Any], *, seed: int) -> dict:
+    """One cell of a deep figure (a :class:`w2s.sweep.Job`): :func:`simulate.deep.run_w2s` on the
+    configuration ``config["deep"]`` with ``jax.random.key(seed)``, the remedy when
+    ``config["remedy"]``. The config's other entries (the backbones' or features' identities) only
+    make the cell's key change when they change."""
+    import jax
+
+    import simulate.deep as deep
+
+    cfg = deep.DeepConfig(**config["deep"])
+    return deep.run_w2s(cfg, key=jax.random.key(seed), with_probes=False, remedy=config["remedy"])
+
+
+def deep_records(jobs: list, store_root: str | os.PathLike, desc: str) -> list[dict]:
+    """Every job's stored record (``result``, ``seconds``, environment), computing in this process
+    those not yet in the store at ``store_root`` (:func:`w2s.sweep.run`, resumable)."""
+    return sweep.run(jobs, store_root, fn=deep_cell, desc=desc, records=True)

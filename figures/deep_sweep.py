@@ -7,8 +7,8 @@ eta_u = eta_l; the trend table fits the gain's slope against (eta_u - eta_l)^2 p
 seed and reports it with its s.e. and p-value. Enhanced-W2S runs only in :data:`REMEDY`.
 
 Coloured digits, frozen weak/strong backbones, linear heads (simulate.deep, docs/deep.md).
-Each configuration (pair, eta_l, eta_u, n, N, seed) is one cell of a resumable store
-(``w2s.sweep.Store`` under ``figures/data/deep_cells/HASH``, named by the simulator's source,
+Each configuration (pair, eta_l, eta_u, n, N, seed) is one cell (a :class:`w2s.sweep.Job`, run by
+the sweep runner into the store ``figures/data/deep_cells/HASH``, named by the simulator's source,
 ``figures._common.cells_dir``): an interrupted sweep recomputes nothing that finished. The
 figure's data step is cached as every figure's is (``figures._common.data``).
 
@@ -18,8 +18,6 @@ prints its wall time, device and the remedy table; ``--fresh`` uses an empty sto
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
@@ -27,7 +25,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._common import cells_dir, parameters
+from ._common import cells_dir, deep_records, parameters
 
 NAME = "deep_sweep"
 ORDER = 70
@@ -63,14 +61,6 @@ FIELDS = (
 )
 
 
-def _cell_key(config: dict, seed: int, backbones: list[str], remedy: bool) -> str:
-    blob = json.dumps(
-        {"config": config, "seed": seed, "backbones": backbones, "remedy": remedy, "fn": "simulate.deep:run_w2s"},
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
 def params(size: str) -> dict:
     import simulate.deep as deep
 
@@ -86,59 +76,34 @@ def compute(p: dict) -> dict[str, np.ndarray]:
 
 def sweep(p: dict, store_root: str | os.PathLike) -> dict[str, np.ndarray]:
     """:func:`compute` with the cells in the store at ``store_root``."""
-    import jax
-
     import simulate.deep as deep
-    from w2s.sweep import Store
+    from w2s.sweep import Job
 
     s = p["sweep"]
-    store = Store(store_root)
     shape = (len(s["pairs"]), len(ETA_L), len(s["nN"]), len(s["eta_u"]), len(s["seeds"]))
     out = np.full((*shape, len(FIELDS)), np.nan)
-    todo = list(np.ndindex(*shape))
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(todo), desc="deep sweep", unit="cell", file=sys.stderr)
-    seconds = 0.0
-    for ip, il, iN, iu, isd in todo:
+    where = list(np.ndindex(*shape))
+    jobs = []
+    for ip, il, iN, iu, isd in where:
         pair = s["pairs"][ip]
         n, N = s["nN"][iN]
         config = deep.DeepConfig(
             dataset="digits", pair=pair, n=n, N=N, eta_l=ETA_L[il], eta_u=s["eta_u"][iu], steps=s["steps"]
         )
-        seed = s["seeds"][isd]
         backbones = [f"{b}-{deep.BACKBONES[b].key()}" for b in deep.PAIRS[pair]]
         remedy = any(np.isclose(ETA_L[il], el) and np.isclose(s["eta_u"][iu], eu) for el, eu in REMEDY)
-        key = _cell_key(config.to_dict(), seed, backbones, remedy)
-        record = store.get(key)
-        if record is None:
-            t0 = time.perf_counter()
-            result = deep.run_w2s(config, key=jax.random.key(seed), with_probes=False, remedy=remedy)
-            dt = time.perf_counter() - t0
-            seconds += dt
-            record = {
-                "config": config.to_dict(),
-                "seed": seed,
-                "backbones": backbones,
-                "result": result,
-                "seconds": dt,
-                "device": str(jax.devices()[0]),
-            }
-            store.put(key, record)
+        jobs.append(Job({"deep": config.to_dict(), "remedy": bool(remedy), "backbones": backbones}, s["seeds"][isd]))
+    records = deep_records(jobs, store_root, desc="deep sweep")
+    for index, record in zip(where, records, strict=True):
         r = record["result"]
         rules = r["enhanced"]["rules"] if "enhanced" in r else {}
-        out[ip, il, iN, iu, isd] = [
+        out[index] = [
             *(r[m][KEYS[k]] for m in ("teacher", "w2s", "ceiling") for k in METRICS),
             *(rules[rule][KEYS[k]] if rules else np.nan for rule in RULES for k in METRICS),
             r["pseudolabels"]["acc"],
             r["pseudolabels"].get("kept_minority_fraction", np.nan),
         ]
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
+    seconds = sum(record["seconds"] for record in records)
     backbones = sorted({b for pair in s["pairs"] for b in deep.PAIRS[pair]})
     probes = np.array([[deep.probes("digits", b)[k] for k in ("label", "attribute")] for b in backbones])
     return {
@@ -310,7 +275,8 @@ def _cli(argv=None) -> int:
     cells = int(np.prod(data["results"].shape[:-1]))
     print(
         f"deep sweep, size {args.size}: {cells} cells in {wall:.1f} s wall on {jax.devices()[0]} "
-        f"({float(data['compute_seconds']):.1f} s in newly computed cells, backbones loaded or pre-trained included)"
+        f"({float(data['compute_seconds']):.1f} s summed over the cells' own compute times, backbones loaded or "
+        "pre-trained included)"
     )
     print(probe_table(data))
     print(remedy_table(data))

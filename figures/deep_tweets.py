@@ -18,8 +18,8 @@ error). Diagnostics, printed (``figures/out/deep_tweets_tables.md``) and plotted
   upper bound), the random-subset control at the same (p, q), and the whole (p, q) grid on test.
   Elsewhere in the sweep Enhanced-W2S is not run (``run_w2s(..., remedy=False)``).
 
-Each (pair, eta_l, eta_u, labels, remedy, seed) is one cell of a resumable store
-(``figures/data/deep_tweets_cells/HASH``, named by the simulator's source).
+Each (pair, eta_l, eta_u, labels, remedy, seed) is one cell (a :class:`w2s.sweep.Job`, run by the
+sweep runner into the store ``figures/data/deep_tweets_cells/HASH``, named by the simulator's source).
 ``python -m figures.deep_tweets [--size fast|default|full] [--write-docs]`` runs the sweep alone
 and prints the tables; ``--write-docs`` puts them into docs/deep.md between its markers.
 The tables are a deterministic function of the cells (no argmax over noisy means; rounding
@@ -28,8 +28,6 @@ only in the printing), so regenerating them from the same cells gives the same t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -40,7 +38,7 @@ import numpy as np
 from w2s.markers import MarkersError, write_between
 
 from . import _common
-from ._common import cells_dir
+from ._common import cells_dir, deep_records
 
 NAME = "deep_tweets"
 ORDER = 80
@@ -102,17 +100,6 @@ def _pairs(s: dict) -> tuple[str, ...]:
     return tuple(s["pairs"]) if s["pairs"] is not None else tuple(deep.TEXT_PAIRS)
 
 
-def _cell_key(config: dict, seed: int, remedy: bool) -> str:
-    import simulate.deep as deep
-
-    feats = [deep.feature_path(b, config["size"]).name for b in deep.TEXT_PAIRS[config["pair"]]]
-    blob = json.dumps(
-        {"config": config, "seed": seed, "features": feats, "remedy": remedy, "fn": "simulate.deep:run_w2s"},
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
 def params(size: str) -> dict:
     import simulate.deep as deep
 
@@ -131,15 +118,12 @@ def compute(p: dict) -> dict[str, np.ndarray]:
     ``grid[pair, setting, labels, seed, p, q, 4]`` (Enhanced average, worst group, random-subset
     average, worst group on test), the probes and timings.
     """
-    import jax
-
     import simulate.deep as deep
-    from w2s.sweep import Store
+    from w2s.sweep import Job
 
     s = p["sweep"]
     pairs = s["pairs"]
     n, N, n_val, n_bal = s["nN"]
-    store = Store(cells_dir(f"{NAME}_cells"))
     t0 = time.perf_counter()
     for b in {b for pair in pairs for b in deep.TEXT_PAIRS[pair]}:
         deep.tweet_features(b, s["tweets"], progress=sys.stderr.isatty())
@@ -162,28 +146,19 @@ def compute(p: dict) -> dict[str, np.ndarray]:
                 for ilab, lab in enumerate(LABELS):
                     todo.append((("remedy", ip, ir, ilab, isd), dict(pair=pair, eta_l=el, eta_u=eu, labels=lab), seed,
                                  True))  # fmt: skip
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(todo), desc="deep tweets", unit="cell", file=sys.stderr)
-    seconds = {"plain": 0.0, "remedy": 0.0}
-    count = {"plain": 0, "remedy": 0}
-    for where, fields, seed, with_remedy in todo:
+    jobs = []
+    for _, fields, seed, with_remedy in todo:
         config = deep.DeepConfig(dataset="tweets", n=n, N=N, n_val=n_val, n_bal=n_bal, steps=s["steps"],
                                  size=s["tweets"], **fields)  # fmt: skip
-        key = _cell_key(config.to_dict(), seed, with_remedy)
-        record = store.get(key)
-        if record is None:
-            t1 = time.perf_counter()
-            result = deep.run_w2s(config, key=jax.random.key(seed), with_probes=False, remedy=with_remedy)
-            dt = time.perf_counter() - t1
-            kind = "remedy" if with_remedy else "plain"
-            seconds[kind] += dt
-            count[kind] += 1
-            record = {"config": config.to_dict(), "seed": seed, "remedy": with_remedy, "result": result,
-                      "seconds": dt, "device": str(jax.devices()[0])}  # fmt: skip
-            store.put(key, record)
+        feats = [deep.feature_path(b, config.size).name for b in deep.TEXT_PAIRS[config.pair]]
+        jobs.append(Job({"deep": config.to_dict(), "remedy": with_remedy, "features": feats}, seed))
+    records = deep_records(jobs, cells_dir(f"{NAME}_cells"), desc="deep tweets")
+    seconds = {"plain": 0.0, "remedy": 0.0}
+    count = {"plain": 0, "remedy": 0}
+    for (where, _, _, with_remedy), record in zip(todo, records, strict=True):
+        kind = "remedy" if with_remedy else "plain"
+        seconds[kind] += record["seconds"]
+        count[kind] += 1
         r = record["result"]
         if where[0] in ("results", "soft"):
             row = [*(r[m][k] for m in MODELS for k in METRICS), *r["teacher"]["group_acc"]]
@@ -200,10 +175,6 @@ def compute(p: dict) -> dict[str, np.ndarray]:
                     g = r["enhanced"]["grid"][f"p={pp:g},q={qq:g}"]
                     grid[(*where[1:], ipp, iq)] = [g["average"], g["worst_group"], g["random_average"],
                                                    g["random_worst_group"]]  # fmt: skip
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
     backbones = sorted({b for pair in pairs for b in deep.TEXT_PAIRS[pair]}, key=list(deep.ENCODERS).index)
     probe = [deep.probes("tweets", b, size=s["tweets"]) for b in backbones]
     return {
@@ -579,8 +550,8 @@ def _cli(argv=None) -> int:
     plain, rem = (float(x) for x in data["cell_seconds"])
     print(
         f"deep tweets, size {args.size}: {wall:.1f} s wall on {jax.devices()[0]} "
-        f"({float(data['compute_seconds']):.1f} s in newly computed cells; mean cell {plain:.2f} s without, "
-        f"{rem:.2f} s with the remedy grid)"
+        f"({float(data['compute_seconds']):.1f} s summed over the cells' own compute times; mean cell "
+        f"{plain:.2f} s without, {rem:.2f} s with the remedy grid)"
     )
     print(text)
     if args.write_docs:

@@ -13,21 +13,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
+from setting import group_models
 from w2s import Problem
 
-from ._common import THEORY_LABEL, errorbar, printed_gain, sim_curves, sim_note, simulate_points, theory
+from ._common import THEORY_LABEL, errorbar, printed_risks, sim_curves, sim_note, simulate_points, theory
 
 NAME = "gain_vs_shift"
 ORDER = 10
 SEPARATIONS = (1.0, 4.0, 16.0)  # ||mu_T||^2 / sigma_xi^2
-MODELS = ("mixture", "mean-shift")
 BASE = dict(p_T=3, p_S=2, similarity=0.0, mu_S2=0.0, eta_l=0.1, eta_t=0.5, gamma=0.1, nu=0.1)
 COLORS = ("C0", "C1", "C3")
 
 
 def params(size: str) -> dict:
     fast = size == "fast"
-    return {"base": BASE, "separations": SEPARATIONS, "lines": 11 if fast else 81, "points": 3 if fast else 6}
+    return {
+        "base": BASE,
+        "separations": SEPARATIONS,
+        "lines": 11 if fast else 81,
+        "points": 3 if fast else 6,
+        "models": group_models(),
+    }
 
 
 def grids(p: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -46,11 +52,11 @@ def compute(p: dict) -> dict[str, np.ndarray]:
     size = p["size"]
     lines, points = grids(p)
     out: dict[str, np.ndarray] = {"eta_u": lines, "eta_u_sim": points}
-    for model in MODELS:
+    for model in p["models"]:
         key = model.replace("-", "_")
         out[f"{key}_theory"] = np.array([theory([problem(model, a, e) for e in lines])["gain"] for a in SEPARATIONS])
         out[f"{key}_printed"] = np.array(
-            [printed_gain([problem(model, a, e) for e in lines])["gain"] for a in SEPARATIONS]
+            [printed_risks([problem(model, a, e) for e in lines])["gain"] for a in SEPARATIONS]
         )
         sims = [
             simulate_points([problem(model, a, e) for e in points], size, desc=f"{NAME} {model}")
@@ -64,8 +70,9 @@ def compute(p: dict) -> dict[str, np.ndarray]:
 def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     eta_l = BASE["eta_l"]
     shift2, shift2_sim = (data["eta_u"] - eta_l) ** 2, (data["eta_u_sim"] - eta_l) ** 2
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True, constrained_layout=True)
-    for ax, model in zip(axes, MODELS, strict=True):
+    models = p["models"]
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4.2), sharey=True, constrained_layout=True)
+    for ax, model in zip(axes, models, strict=True):
         key = model.replace("-", "_")
         for i, c in enumerate(COLORS):
             ax.plot(shift2, data[f"{key}_theory"][i], color=c, lw=1.8)
@@ -85,7 +92,7 @@ def plot(data: dict[str, np.ndarray], p: dict) -> dict:
         Line2D([], [], color="k", lw=1.2, ls="--", label=r"printed form ($\gamma_z \to 0$, $N = \infty$)"),
         Line2D([], [], color="k", marker="o", mfc="white", ls="", label="simulation ±1 s.e."),
     ]
-    axes[1].legend(handles=handles, fontsize=8, loc="lower left")
+    axes[-1].legend(handles=handles, fontsize=8, loc="lower left")
     fig.suptitle(
         rf"$p_T = {BASE['p_T']},\ p_S = {BASE['p_S']},\ \Xi = 0,\ \eta_l = {eta_l},\ \eta_t = {BASE['eta_t']},\ "
         rf"\gamma_z = {BASE['gamma']},\ \nu_z = {BASE['nu']},\ \sigma_y^2 = 1$" + f"\n{sim_note(p, data['trials'])}",

@@ -14,14 +14,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
+import simulate
+from setting import group_models
 from w2s import Problem
 
-from ._common import THEORY_LABEL, printed_gain, sim_note, simulate_points, theory
+from ._common import THEORY_LABEL, printed_risks, sim_note, simulate_points, theory
 
 NAME = "predicted_vs_empirical"
 ORDER = 60
 BASE = dict(p_T=3, p_S=2, similarity=0.5, mu_S2=1.0, eta_l=0.3, eta_t=0.5)
-MODELS = ("mixture", "mean-shift")
 # Each (gamma_z, nu_z) pair is a new sample-size shape for the simulator (a new compilation),
 # so the grid spreads over the cheap fields instead.
 AXES = {"gamma_nu": ((0.1, 0.1), (0.2, 0.05)), "eta_u": (0.1, 0.5, 0.9), "mu_T2": (1.0, 9.0)}
@@ -38,7 +39,7 @@ TARGETS = (
 
 
 def params(size: str) -> dict:
-    return {"base": BASE, "axes": FAST_AXES if size == "fast" else AXES}
+    return {"base": BASE, "axes": FAST_AXES if size == "fast" else AXES, "models": group_models()}
 
 
 def problems(model: str, axes: dict) -> list[Problem]:
@@ -50,7 +51,7 @@ def problems(model: str, axes: dict) -> list[Problem]:
 
 def compute(p: dict) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    for model in MODELS:
+    for model in p["models"]:
         key = model.replace("-", "_")
         probs = problems(model, p["axes"])
         sim = simulate_points(probs, p["size"], desc=f"{NAME} {model}")
@@ -58,7 +59,7 @@ def compute(p: dict) -> dict[str, np.ndarray]:
         for sim_key, th_key, eta_t in TARGETS:
             at = [q.replace(eta_t=eta_t) for q in probs]
             pred.append(theory(at)[th_key])
-            printed.append(printed_gain(at)[th_key])
+            printed.append(printed_risks(at)[th_key])
             emp.append(sim[sim_key])
         out[f"{key}_theory"] = np.array(pred)  # [target, problem]
         out[f"{key}_printed"] = np.array(printed)
@@ -69,12 +70,12 @@ def compute(p: dict) -> dict[str, np.ndarray]:
 
 def plot(data: dict[str, np.ndarray], p: dict) -> dict:
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), sharex=True, sharey=True, constrained_layout=True)
-    colors = {"mixture": "C0", "mean-shift": "C1"}
+    colors = {m: f"C{i}" for i, m in enumerate(p["models"])}
     markers = {"teacher": "s", "student": "o"}
     top = 0.0
     for ax, which, title in zip(axes, ("theory", "printed"), (THEORY_LABEL, "printed form"), strict=True):
         lines = []
-        for model in MODELS:
+        for model in p["models"]:
             key = model.replace("-", "_")
             pred, emp = data[f"{key}_{which}"], data[f"{key}_sim"]
             for i, (sim_key, _, _) in enumerate(TARGETS):
@@ -91,7 +92,7 @@ def plot(data: dict[str, np.ndarray], p: dict) -> dict:
                     elinewidth=0.9,
                     alpha=0.85,
                 )
-            z = (emp[..., 0] - pred) / emp[..., 1]
+            z = simulate.z_score(emp[..., 0], emp[..., 1], pred)
             lines.append(f"{model}: median |sim - pred| / s.e. = {np.median(np.abs(z)):.1f}")
             top = max(top, float(np.max(pred)), float(np.max(emp[..., 0] + emp[..., 1])))
         ax.set_title(title, fontsize=11)

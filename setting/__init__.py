@@ -2,7 +2,8 @@
 
 * :mod:`setting.problem`: the one problem specification (:class:`Problem`), validated field by field;
 * :mod:`setting.groups`: the group models, the law of the group features given eta;
-* :mod:`setting.moments`: their population moments.
+* :mod:`setting.moments`: their population moments;
+* :mod:`setting.risks`: the names of the reported risks and gains.
 
 Importing this package turns on JAX's float64 (the theory is written in double precision), and
 :func:`cache_root` is the one place that says where every on-disk cache of the project lives.
@@ -17,6 +18,7 @@ jax.config.update("jax_enable_x64", True)
 
 from .groups import LAWS, GroupLaw, group_law  # noqa: E402
 from .problem import FIELDS, GROUP_MODELS, Problem, ProblemError, load_problem  # noqa: E402
+from .risks import RISK_NAMES, THEORY_NAMES, risk_dict  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -27,11 +29,14 @@ __all__ = [
     "GroupLaw",
     "Problem",
     "ProblemError",
+    "RISK_NAMES",
+    "THEORY_NAMES",
     "__version__",
     "cache_root",
     "group_law",
     "group_models",
     "load_problem",
+    "risk_dict",
 ]
 
 

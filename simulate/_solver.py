@@ -44,6 +44,7 @@ from ._sampling import Design, block_rows
 
 DEFAULT_TOL = 1e-10
 DEFAULT_MAXITER = 1000
+SLACK = 10.0  # a solve converged when its true relative residual is <= SLACK * tol (rounding)
 
 
 class SolveInfo(NamedTuple):
@@ -175,14 +176,14 @@ def refine(A, A32, b, precondition32, *, tol: float, maxiter: int):
 
     _, its, x, r = jax.lax.while_loop(cond, body, (zero, zero, jnp.zeros_like(b), b))
     res = jnp.where(bnorm > 0, jnp.linalg.norm(r) / jnp.where(bnorm > 0, bnorm, 1.0), 0.0)
-    return x, SolveInfo(its, res, res <= 10.0 * tol)
+    return x, SolveInfo(its, res, res <= SLACK * tol)
 
 
 def _info(k, A, x, b, tol):
     bnorm = jnp.linalg.norm(b)
     res = jnp.where(bnorm > 0, jnp.linalg.norm(A(x) - b) / jnp.where(bnorm > 0, bnorm, 1.0), 0.0)
-    # The recursive residual reached tol; allow the true one a little rounding slack.
-    return SolveInfo(k, res, res <= 10.0 * tol)
+    # The recursive residual reached tol; the true one is allowed the rounding slack.
+    return SolveInfo(k, res, res <= SLACK * tol)
 
 
 def ridge_fit(design: Design, lam, *, dual: bool, tol: float = DEFAULT_TOL, maxiter: int = DEFAULT_MAXITER):

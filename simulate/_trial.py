@@ -31,14 +31,13 @@ import numpy as np
 
 from setting.moments import cross_moment, student_moment, teacher_moment
 from setting.problem import Problem, ProblemError
+from setting.risks import RISK_NAMES
 
 from ._sampling import Design, chunk_rows, design_bytes, materialise, student_design, teacher_design
-from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SolveInfo, ridge_fit
+from ._solver import DEFAULT_MAXITER, DEFAULT_TOL, SLACK, SolveInfo, ridge_fit
 
 RISK_KEYS = (
-    "teacher_risk",
-    "student_risk",
-    "gain",
+    *RISK_NAMES,
     "teacher_risk_g0",
     "teacher_risk_g1",
     "student_risk_g0",
@@ -168,7 +167,7 @@ def excess_risk(theta: jax.Array, beta: jax.Array, moment: jax.Array) -> jax.Arr
 
 
 @jax.jit
-def risks(problem: Problem, fit: Fit) -> dict[str, jax.Array]:
+def fit_risks(problem: Problem, fit: Fit) -> dict[str, jax.Array]:
     """The exact excess risks of a fit on D(eta_t) and on each group (eta = 0, 1), and the gain (jitted)."""
     out = {}
     for role, theta, moment in (
@@ -187,7 +186,7 @@ def trial_program(problem: Problem, key: jax.Array, cfg: Config, tol, maxiter):
     """``(fit, risks)`` of one trial: the one compiled function behind :func:`fit`, :func:`trial` and
     :func:`estimate` (compiling is the slow part on CPU); ``cfg`` (:func:`config`) is static."""
     f = fit_pure(problem, key, cfg, tol, maxiter)
-    return f, risks(problem, f)
+    return f, fit_risks(problem, f)
 
 
 def fit(
@@ -215,7 +214,7 @@ def _check(info: SolveInfo, role: str, tol: float, maxiter: int, trial_index=Non
     its = int(np.asarray(info.iterations).reshape(-1)[i])
     where = "" if trial_index is None else f" in trial {trial_index(i)}"
     raise SolveError(
-        f"{role} solve did not converge{where}: relative residual {res:.3g} > {10 * tol:.3g} after "
+        f"{role} solve did not converge{where}: relative residual {res:.3g} > {SLACK * tol:.3g} after "
         f"{its} CG iterations (maxiter {maxiter}); the system is ill-conditioned (near the "
         "interpolation threshold n = d_z p?) or maxiter is too small"
     )
@@ -300,6 +299,17 @@ def estimate(
         partial = _summarise(problem, cfg, seed, outs, infos, tol, maxiter, return_trials) if done >= 2 else None
         raise Interrupted(done, trials, partial) from None
     return _summarise(problem, cfg, seed, outs, infos, tol, maxiter, return_trials)
+
+
+def z_score(mean, se, predicted):
+    """``(mean - predicted) / se``, the Monte-Carlo mean's distance from a prediction in standard
+    errors; where ``se`` is 0 it is 0 if the two agree exactly and +-inf otherwise (never NaN).
+    Floats give a float, arrays an array."""
+    mean, se, predicted = np.asarray(mean, float), np.asarray(se, float), np.asarray(predicted, float)
+    diff = mean - predicted
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.copysign(np.inf, diff)))
+    return float(z) if z.ndim == 0 else z
 
 
 def _summarise(problem, cfg, seed, outs, infos, tol, maxiter, return_trials) -> dict:

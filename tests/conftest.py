@@ -1,13 +1,13 @@
-"""Test configuration: float64 (importing :mod:`setting` turns it on), strict dtype and rank promotion, and JAX's
-on-disk compilation cache left as each test found it.
+"""Test configuration: float64 (as importing :mod:`setting` does), strict dtype and rank
+promotion, and JAX's on-disk compilation cache left as each test found it.
 
 Strict promotion makes an accidental int/float or float32/float64 mix, or an implicit
 broadcast between arrays of different rank, an error instead of a silent upcast.
 
 ``w2s claims`` turns on JAX's persistent compilation cache (``w2s.use_jax_cache``) for the rest
-of its process. Run in-process by a test, that setting used to stay on for every later test, and
-``make test-slow`` once crashed inside XLA's compiler after about 35 minutes of compilations
-with the cache on. A test that turns the cache on gets it turned off again afterwards.
+of its process. Run in-process by a test, that setting would stay on for every later test, and
+a long slow suite compiling with the cache on has crashed inside XLA's compiler. A test that
+turns the cache on gets it turned off again afterwards.
 """
 
 import jax

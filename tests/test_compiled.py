@@ -69,7 +69,7 @@ def _check_reference(shapes=None, quantities=QUANTITIES) -> int:
     for items, new in zip(groups, answers, strict=True):
         for i, (ref, p) in enumerate(items):
             if "error" in ref:
-                assert np.isfinite(new["gain"][i]), p  # the old code hung here; ours answers
+                assert np.isfinite(new["gain"][i]), p  # a problem of the hang report: it must answer
                 continue
             for key, want in ref.items():
                 if key in ("problem", "seconds") or key not in new:
@@ -234,7 +234,7 @@ def _watchdog_problems(full: bool) -> list[Problem]:
 
 def test_the_hang_report_answers():
     """w2s theory under a watchdog on the problem of the hang report (the slow test adds every
-    shape, and the problem on which the old code hung while the reference was made)."""
+    shape, and the problem that hung while the reference was made)."""
     for problem in _watchdog_problems(full=False):
         out = _theory_cli(_as_overrides(problem), timeout=600)
         assert np.isfinite(out["gain"]) and 0.0 <= out["eta_u_star"] <= 1.0

@@ -195,7 +195,7 @@ def test_nonconvergence_raises():
 
 def _separated(eta_l):
     # Strongly separated groups at gamma p_T = 0.9: Newton from the isotropic guess leaves its
-    # basin for eta_l in about [0.13, 0.17] and [0.83, 0.87] (it used to raise there).
+    # basin for eta_l in about [0.13, 0.17] and [0.83, 0.87]; the solver must still answer there.
     return Problem.from_scalars(
         p_T=3, p_S=2, similarity=0.0, mu_T2=16, mu_S2=0, eta_l=eta_l, eta_u=0.5, eta_t=0.5, gamma=0.3, nu=0.05
     )

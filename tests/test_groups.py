@@ -115,3 +115,19 @@ def test_a_new_model_runs_through_the_exact_theory():
     other = float(asymptotics.teacher_risk_paper(problem.replace(group_model="mixture")))
     assert abs(exact / leading - 1) < 1e-3
     assert abs(leading / other - 1) > 5e-3  # the new law's moments are not the mixture's
+
+
+def test_every_list_of_models_reads_the_registry():
+    """Figures, the validation grid and the explorer list the registered models, the third one
+    included: nothing types the two built-in names into a list of its own."""
+    import importlib
+
+    from setting import group_models
+    from w2s import validation
+
+    assert group_models() == tuple(MODELS)
+    for name in ("failure", "gain_vs_shift", "predicted_vs_empirical"):
+        fig = importlib.import_module(f"figures.{name}")
+        for size in ("fast", "default"):
+            assert tuple(fig.params(size)["models"]) == tuple(MODELS), name
+    assert {q.group_model for q in validation.grid_problems(40)} == set(MODELS)

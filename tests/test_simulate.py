@@ -325,7 +325,7 @@ def test_misfit_identity_O5(group_model):
     )  # fmt: skip
     for seed in range(3):
         f = simulate.fit(pr, key=jax.random.key(seed))
-        r = simulate.risks(pr, f)
+        r = simulate.fit_risks(pr, f)
         tT, tS = np.asarray(f.theta_teacher), np.asarray(f.theta_student)
         M, C, K = (np.asarray(m(pr, pr.eta_u)) for m in (teacher_moment, cross_moment, student_moment))
         misfit = np.trace(tT @ M @ tT.T) - 2 * np.trace(tT @ C @ tS.T) + np.trace(tS @ K @ tS.T)

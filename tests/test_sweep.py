@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from w2s import Problem
-from w2s.sweep import Cell, Store, cell_key, grid_cells, pool, pool_by_point, run
+from w2s.sweep import Cell, Job, Store, cell_key, grid_cells, pool, pool_by_point, run
 
 ROOT = Path(__file__).resolve().parent.parent
 FN = "tests.test_sweep:fake_cell"
@@ -125,6 +125,29 @@ def test_record_contents(tmp_path):
     assert {"w2s", "jax", "jaxlib", "numpy", "device"} <= set(record["environment"])
     assert "git" in record and "seconds" in record
     assert not list(tmp_path.glob(".*.tmp")), "no temporary files are left behind"
+
+
+def job_fn(config, *, seed):
+    """A cell function for jobs (module level, so that it has a name); logs its calls."""
+    if path := os.environ.get(LOG):
+        with open(path, "a") as f:
+            f.write(f"{config['x']}\n")
+    return {"y": config["x"] * 10 + seed}
+
+
+def test_jobs_run_resume_and_record_their_config(tmp_path, monkeypatch):
+    """Cells that are not problems: fn(config, seed=...), keyed by config, seed and function."""
+    jobs = [Job({"x": x, "tag": "a"}, seed) for x in (1, 2) for seed in (0, 5)]
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv(LOG, str(log))
+    assert run(jobs[:2], tmp_path / "s", fn=job_fn, progress=False) == [{"y": 10}, {"y": 15}]
+    out = run(jobs, tmp_path / "s", fn=job_fn, progress=False, records=True)
+    assert [r["result"]["y"] for r in out] == [10, 15, 20, 25]
+    assert log.read_text().split() == ["1", "1", "2", "2"]  # the first two were not recomputed
+    assert (out[3]["config"], out[3]["seed"], out[3]["fn"]) == ({"x": 2, "tag": "a"}, 5, f"{__name__}:job_fn")
+    assert "problem" not in out[3] and "seconds" in out[3] and "device" in out[3]["environment"]
+    keys = {cell_key(j, job_fn) for j in jobs}
+    assert len(keys) == 4 and cell_key(Job({"x": 1, "tag": "b"}, 0), job_fn) not in keys
 
 
 def test_grid_cells_seeds_do_not_depend_on_grid_position():

@@ -1,8 +1,10 @@
 """Resumable parameter sweeps: independent cells, an atomic on-disk result store, optional Dask.
 
-A sweep is a list of :class:`Cell` s. A cell is one problem, one seed and one trial count (a
+A sweep is a list of cells. A :class:`Cell` is one problem, one seed and one trial count (a
 grid point, or one chunk of a grid point's trials); it is computed by a *cell function*
-``fn(problem, *, trials, seed) -> dict`` (by default :func:`simulate.estimate`). Each finished
+``fn(problem, *, trials, seed) -> dict`` (by default :func:`simulate.estimate`). A :class:`Job`
+is a cell that is not a problem (a deep-path configuration, say): a JSON-able ``config`` and a
+seed, computed by ``fn(config, *, seed) -> dict``. Each finished
 cell is written to a :class:`Store` (a directory of JSON files, one per cell, named by a hash of
 the cell and the function) with a temporary file and :func:`os.replace`, so a file in the store
 is always a complete record. :func:`run` skips every cell already in the store: an interrupted
@@ -14,10 +16,11 @@ given (``dask="tcp://host:8786"``, :class:`distributed.Client`) or ``workers=K``
 local Dask cluster of K worker processes. With Dask, results come back to this process and
 are written here, so the workers need no shared file system.
 
-Each record holds the cell (problem as :meth:`Problem.to_dict`, seed, trials), the function's
-name, its result, ``d_z``, the package and JAX versions and device of the process that
-computed it, the git revision of the code that ran (``"unknown"`` when the package is installed
-from a wheel rather than run from a clone), and the wall time.
+Each record holds the cell (problem as :meth:`Problem.to_dict`, seed, trials, ``d_z``; or a job's
+config and seed), the function's name, its result, the package and JAX versions and device of
+the process that computed it (:func:`environment`), the git revision of the code that ran
+(``"unknown"`` when the package is installed from a wheel rather than run from a clone), and the
+wall time.
 
 Example::
 
@@ -50,7 +53,20 @@ from setting import Problem
 
 from ._json import dumps, from_jsonable, to_jsonable
 
-__all__ = ["Cell", "Store", "cell_key", "grid_cells", "pool", "pool_by_point", "run", "DEFAULT_FN"]
+__all__ = [
+    "DEFAULT_FN",
+    "Cell",
+    "Job",
+    "Store",
+    "cell_key",
+    "environment",
+    "git_revision",
+    "grid_cells",
+    "local_cluster",
+    "pool",
+    "pool_by_point",
+    "run",
+]
 
 DEFAULT_FN = "simulate:estimate"
 # The folder holding this package: the clone's root when run from a clone (an editable install
@@ -65,6 +81,22 @@ class Cell:
     problem: Problem
     seed: int
     trials: int
+
+
+@dataclass(frozen=True, eq=False)
+class Job:
+    """One unit of work that is not a problem: ``fn(config, seed=seed)``. ``config`` is plain JSON
+    data; everything the result depends on belongs in it (it is hashed into the cell's key)."""
+
+    config: dict[str, Any]
+    seed: int
+
+
+def _payload(cell: Cell | Job) -> dict[str, Any]:
+    """What identifies a cell and is sent to the process computing it."""
+    if isinstance(cell, Job):
+        return {"config": cell.config, "seed": int(cell.seed)}
+    return {"problem": cell.problem.to_dict(), "seed": int(cell.seed), "trials": int(cell.trials)}
 
 
 def _canonical(obj: Any) -> str:
@@ -87,11 +119,10 @@ def _resolve(fn: str | Callable) -> Callable:
     return obj
 
 
-def cell_key(cell: Cell, fn: str | Callable = DEFAULT_FN) -> str:
-    """A stable 24-hex-digit hash of the cell's problem, seed, trials and function name."""
-    text = _canonical(
-        {"problem": cell.problem.to_dict(), "seed": int(cell.seed), "trials": int(cell.trials), "fn": _fn_name(fn)}
-    )
+def cell_key(cell: Cell | Job, fn: str | Callable = DEFAULT_FN) -> str:
+    """A stable 24-hex-digit hash of the cell (problem, seed and trials; or config and seed) and
+    the function's name."""
+    text = _canonical({**_payload(cell), "fn": _fn_name(fn)})
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -156,8 +187,9 @@ class Store:
 
 # --------------------------------------------------------------------------------- compute
 @functools.lru_cache(maxsize=1)
-def _environment() -> dict[str, str]:
-    """Versions and device of the process computing a cell (a Dask worker's own, under Dask)."""
+def environment() -> dict[str, str]:
+    """Versions, device and host of this process: what every stored result records about where it
+    was computed (a cell records its Dask worker's own)."""
     import jax
 
     import w2s
@@ -195,15 +227,18 @@ def git_revision() -> dict[str, Any]:
     return {"git": lines[1].strip(), "git_dirty": None if diff is None else diff.returncode != 0}
 
 
-def _compute(fn: str | Callable, problem: dict, seed: int, trials: int) -> dict:
+def _compute(fn: str | Callable, payload: dict) -> dict:
     """Run one cell (in this process or on a Dask worker) and return its result and environment."""
     t0 = time.perf_counter()
-    result = _resolve(fn)(Problem.from_dict(problem), trials=trials, seed=seed)
-    return {"result": to_jsonable(result), "seconds": time.perf_counter() - t0, "environment": _environment()}
+    if "problem" in payload:
+        result = _resolve(fn)(Problem.from_dict(payload["problem"]), trials=payload["trials"], seed=payload["seed"])
+    else:
+        result = _resolve(fn)(payload["config"], seed=payload["seed"])
+    return {"result": to_jsonable(result), "seconds": time.perf_counter() - t0, "environment": environment()}
 
 
 def run(
-    cells: Sequence[Cell],
+    cells: Sequence[Cell | Job],
     store: Store | str | os.PathLike,
     *,
     fn: str | Callable = DEFAULT_FN,
@@ -211,21 +246,24 @@ def run(
     workers: int | None = None,
     progress: bool | None = None,
     desc: str = "cells",
+    records: bool = False,
 ) -> list[dict]:
     """Compute every cell not yet in ``store`` and return all cells' results, in order.
 
     Args:
-        cells: the sweep; duplicate cells are computed once.
+        cells: the sweep (:class:`Cell` s or :class:`Job` s); duplicate cells are computed once.
         store: a :class:`Store` or its directory.
-        fn: the cell function ``fn(problem, *, trials, seed) -> dict`` or its ``"module:name"``;
-            its name is part of each cell's key. Under Dask it must be importable on the workers.
+        fn: the cell function (``fn(problem, *, trials, seed) -> dict`` for cells, ``fn(config, *,
+            seed) -> dict`` for jobs) or its ``"module:name"``; its name is part of each cell's
+            key. Under Dask it must be importable on the workers.
         dask: a scheduler address (``"tcp://host:8786"``) or a :class:`distributed.Client`.
         workers: start a local Dask cluster with this many worker processes (one thread each).
         progress: a tqdm bar on stderr; default: only when stderr is a terminal.
         desc: the bar's label.
+        records: return each cell's whole stored record (result, seconds, environment, ...).
 
     Returns:
-        ``fn``'s result (as plain JSON types) for each cell.
+        ``fn``'s result (as plain JSON types) for each cell, or its record.
     """
     if dask is not None and workers is not None:
         raise ValueError("give at most one of dask= and workers=")
@@ -248,7 +286,7 @@ def run(
         try:
             if dask is None and workers is None:
                 for key, cell in todo.items():
-                    _finish(store, key, cell, context, _compute(fn, cell.problem.to_dict(), cell.seed, cell.trials))
+                    _finish(store, key, cell, context, _compute(fn, _payload(cell)))
                     if bar is not None:
                         bar.update()
             else:
@@ -261,19 +299,18 @@ def run(
         record = store.get(key)
         if record is None:  # only if the store was changed under us
             raise RuntimeError(f"cell {key} is missing from {store.root} after the sweep")
-        out.append(record["result"])
+        out.append(record if records else record["result"])
     return out
 
 
-def _finish(store: Store, key: str, cell: Cell, context: dict, computed: dict) -> None:
+def _finish(store: Store, key: str, cell: Cell | Job, context: dict, computed: dict) -> None:
+    size = {} if isinstance(cell, Job) else {"d_z": int(cell.problem.d_z)}
     store.put(
         key,
         {
             "key": key,
-            "problem": cell.problem.to_dict(),
-            "seed": int(cell.seed),
-            "trials": int(cell.trials),
-            "d_z": int(cell.problem.d_z),
+            **_payload(cell),
+            **size,
             **context,
             **computed,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -281,7 +318,17 @@ def _finish(store: Store, key: str, cell: Cell, context: dict, computed: dict) -
     )
 
 
-def _run_dask(todo: dict[str, Cell], store: Store, fn, context, dask, workers, bar) -> None:
+def local_cluster(workers: int):
+    """A :class:`distributed.Client` of a new local Dask cluster: ``workers`` processes, one thread
+    each (JAX uses the cores itself), no dashboard. ``client.close(); client.cluster.close()``
+    shuts both down."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return distributed.Client(cluster)
+
+
+def _run_dask(todo: dict[str, Cell | Job], store: Store, fn, context, dask, workers, bar) -> None:
     import distributed
 
     own = None
@@ -290,14 +337,11 @@ def _run_dask(todo: dict[str, Cell], store: Store, fn, context, dask, workers, b
     elif dask is not None:
         client = own = distributed.Client(dask)
     else:
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = own = distributed.Client(cluster)
+        client = own = local_cluster(workers)
     try:
         futures = {}
         for key, cell in todo.items():
-            fut = client.submit(_compute, fn, cell.problem.to_dict(), cell.seed, cell.trials, key=f"w2s-cell-{key}")
+            fut = client.submit(_compute, fn, _payload(cell), key=f"w2s-cell-{key}")
             futures[fut] = key
         try:
             for fut in distributed.as_completed(futures):

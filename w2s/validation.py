@@ -26,13 +26,13 @@ import sys
 import time
 from pathlib import Path
 
+from setting import RISK_NAMES, group_models
 from setting.problem import Problem
 from w2s.markers import MarkersError, check_markers, write_between
 
 Z = 4.0
 ALLOWANCE = 5.0
 DOC = Path("docs") / "theory.md"  # relative to the current directory: the project's clone
-KEYS = ("teacher_risk", "student_risk", "gain")
 
 # (gamma, nu, ridge_teacher, ridge_student, eta_t, signal); p_T = 3, p_S = 2
 ROWS = (
@@ -49,9 +49,9 @@ ROWS = (
 
 
 def grid_problems(d_z: int):
-    """The validation grid: both group models times :data:`ROWS`, at core dimension ``d_z``."""
+    """The validation grid: every registered group model times :data:`ROWS`, at core dimension ``d_z``."""
     out = []
-    for model in ("mixture", "mean-shift"):
+    for model in group_models():
         for gamma, nu, lt, ls, et, signal in ROWS:
             out.append(
                 Problem.from_scalars(
@@ -79,7 +79,7 @@ def theory(problem: Problem) -> dict[str, float]:
     import asymptotics
 
     r = asymptotics.risks(problem, "exact")
-    return {k: float(r[k]) for k in KEYS}
+    return {k: float(r[k]) for k in RISK_NAMES}
 
 
 def check_point(problem: Problem, *, trials: int, seed: int) -> dict:
@@ -88,11 +88,11 @@ def check_point(problem: Problem, *, trials: int, seed: int) -> dict:
 
     th = theory(problem)
     mc = simulate.estimate(problem, trials=trials, seed=seed)
-    row = {"problem": problem, "theory": th, "mc": {k: mc[k] for k in KEYS}}
+    row = {"problem": problem, "theory": th, "mc": {k: mc[k] for k in RISK_NAMES}}
     z, ok = {}, True
-    for k in KEYS:
+    for k in RISK_NAMES:
         diff = mc[k]["mean"] - th[k]
-        z[k] = diff / mc[k]["se"]
+        z[k] = simulate.z_score(mc[k]["mean"], mc[k]["se"], th[k])
         tol = Z * mc[k]["se"] + ALLOWANCE * abs(th[k]) / problem.d_z
         ok &= abs(diff) <= tol
     row["z"], row["ok"] = z, bool(ok)
@@ -112,13 +112,14 @@ def table(rows, d_z: int, trials: int, seed: int, seconds: float) -> str:
     for r in rows:
         p = r["problem"]
         cells = [
-            f"{r['theory'][k]:.4f} / {r['mc'][k]['mean']:.4f} ± {r['mc'][k]['se']:.4f} ({r['z'][k]:+.2f})" for k in KEYS
+            f"{r['theory'][k]:.4f} / {r['mc'][k]['mean']:.4f} ± {r['mc'][k]['se']:.4f} ({r['z'][k]:+.2f})"
+            for k in RISK_NAMES
         ]
         lines.append(
             f"| {p.group_model} | {p.gamma * p.p_T:.3g} | {p.nu:g} | {p.ridge_teacher:g} | {p.ridge_student:g} "
             f"| {p.eta_t:g} | {p.signal:g} | " + " | ".join(cells) + f" | {'yes' if r['ok'] else 'NO'} |"
         )
-    zmax = max(((abs(r["z"][k]), k, r) for r in rows for k in KEYS), key=lambda x: x[0])
+    zmax = max(((abs(r["z"][k]), k, r) for r in rows for k in RISK_NAMES), key=lambda x: x[0])
     p = zmax[2]["problem"]
     lines += [
         "",
@@ -158,11 +159,11 @@ def main(argv=None) -> int:
             print(f"python -m w2s.validation: error: --doc: {e}", file=sys.stderr)
             return 2
     t0 = time.time()
-    rows = []
-    for i, pr in enumerate(grid_problems(args.d_z)):
+    rows, grid = [], grid_problems(args.d_z)
+    for i, pr in enumerate(grid):
         rows.append(check_point(pr, trials=args.trials, seed=args.seed + i))
         r = rows[-1]
-        print(f"[{i + 1}/{len(ROWS) * 2}] z = " + ", ".join(f"{k} {r['z'][k]:+.2f}" for k in KEYS), flush=True)
+        print(f"[{i + 1}/{len(grid)}] z = " + ", ".join(f"{k} {r['z'][k]:+.2f}" for k in RISK_NAMES), flush=True)
     text = table(rows, args.d_z, args.trials, args.seed, time.time() - t0)
     print(text)
     if not args.no_write:

@@ -9,10 +9,10 @@ the data recipe and the package version, so changing any of them pre-trains anew
 Weak backbones are small and pre-trained on the *binary* task with the colour agreeing with the
 label on 95 % of the images (their features entangle colour and shape). Strong backbones are
 larger and pre-trained on the 20-class *digit-and-colour* task (digit x colour, the colour
-independent of the digit), so that, like the paper's backbones (and unlike an earlier version
-of this benchmark, pre-trained on the digit alone), they encode the spurious attribute as well
-as the shape: the theory's penalty for (eta_u - eta_l)^2 needs a student that can pick up the
-unlabeled set's spurious correlation (linear probes: :func:`simulate.deep.probes`).
+independent of the digit), so that, like the paper's backbones (and unlike a backbone
+pre-trained on the digit alone), they encode the spurious attribute as well as the shape:
+the theory's penalty for (eta_u - eta_l)^2 needs a student that can pick up the unlabeled
+set's spurious correlation (linear probes: :func:`simulate.deep.probes`).
 After pre-training, the classifier used for pre-training is dropped and the features are
 standardised with their mean and standard deviation on the pretrain split (part of the frozen
 backbone). :func:`embed` applies ``stop_gradient``: nothing downstream can move a backbone.

@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 import asymptotics
+from setting import RISK_NAMES
 from setting.problem import Problem
 
 from ._definitions import Case, Claim
@@ -37,7 +38,6 @@ THEORY: dict[str, tuple[str, str, str | None]] = {
     "star_leading": ("boundary", "paper", "eta_u_star"),
     "star_exact": ("point", "exact", "eta_u_star"),
 }
-RISK_KEYS = ("teacher_risk", "student_risk", "gain")
 
 
 def z_star(comparisons: int, budget: float = FAMILY_WISE) -> float:
@@ -74,7 +74,7 @@ def _evaluate(problems: list[Problem], name: str, progress=None) -> tuple[Any, n
         if key == "eta_u_star_printed":
             outs.append(np.clip(out[key], 0.0, 1.0))
         else:
-            outs.append(out[key] if key else {k: out[k] for k in RISK_KEYS})
+            outs.append(out[key] if key else {k: out[k] for k in RISK_NAMES})
         if progress is not None:
             progress.update(len(chunk))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs), np.concatenate(failed)
@@ -83,7 +83,7 @@ def _evaluate(problems: list[Problem], name: str, progress=None) -> tuple[Any, n
 def evaluate(problems: list[Problem], name: str, progress=None):
     """:func:`_evaluate` over problems of several shapes and group models: grouped, results in input order."""
     if not problems:
-        return ({k: np.zeros(0) for k in RISK_KEYS} if not name.startswith("star") else np.zeros(0)), np.zeros(0, bool)
+        return ({k: np.zeros(0) for k in RISK_NAMES} if not name.startswith("star") else np.zeros(0)), np.zeros(0, bool)
     keys = [(q.group_model, q.p_T, q.p_S, q.p) for q in problems]
     parts = []
     for key in dict.fromkeys(keys):

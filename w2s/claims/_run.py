@@ -239,7 +239,7 @@ def check_counterexample(problems, quantity, theory, d_zs, trials, seed, z_crit)
             key = "gain" if quantity == "gain difference" else "student_risk"
             x = np.asarray(ests[1]["per_trial"][key]) - np.asarray(ests[0]["per_trial"][key])
         mean, se = float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
-        z = (mean - theory) / se if se > 0 else (0.0 if mean == theory else math.copysign(math.inf, mean - theory))
+        z = simulate.z_score(mean, se, theory)
         rows.append(
             {
                 "d_z": d_z, "n": ests[0]["n"], "N": ests[0]["N"], "trials": trials, "mean": mean, "se": se, "z": z,

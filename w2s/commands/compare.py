@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
+
+import simulate
+from setting import RISK_NAMES
 
 from ._common import add_problem_arguments, dump_json
-from .simulate import SUMMARY_KEYS, add_trial_arguments, finish, header, run_estimate
+from .simulate import add_trial_arguments, finish, header, run_estimate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def compare(problem, est) -> dict[str, dict]:
+def predictions(problem, est) -> dict[str, dict]:
     """For each method in :data:`asymptotics.METHODS`: predicted value and z = (empirical - predicted)/se.
 
     A method that cannot evaluate the problem (it raises ``ValueError``/``NotImplementedError``)
@@ -31,10 +33,9 @@ def compare(problem, est) -> dict[str, dict]:
             out[name] = {"error": str(e)}
             continue
         row = {}
-        for k in SUMMARY_KEYS:
+        for k in RISK_NAMES:
             mean, se = est[k]["mean"], est[k]["se"]
-            diff = mean - pred[k]
-            z = diff / se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
+            z = simulate.z_score(mean, se, pred[k])
             row[k] = {"predicted": pred[k], "z": z}
         out[name] = row
     return out
@@ -42,7 +43,7 @@ def compare(problem, est) -> dict[str, dict]:
 
 def run(args: argparse.Namespace) -> int:
     problem, est = run_estimate(args)
-    methods = compare(problem, est)
+    methods = predictions(problem, est)
     if args.json:
         empirical = {k: est[k] for k in est if isinstance(est[k], dict) and k != "interrupted"}
         meta = {k: est[k] for k in ("trials", "seed", "d_z", "n", "N", "interrupted") if k in est}
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return finish("compare", est)
     print(header(problem, est))
     print(f"  {'quantity':<14} {'empirical ± se':>22}   {'method':<10} {'predicted':>11} {'z':>8}")
-    for k in SUMMARY_KEYS:
+    for k in RISK_NAMES:
         emp = f"{est[k]['mean']:.6g} ± {est[k]['se']:.2g}"
         for i, (name, row) in enumerate(methods.items()):
             left = f"  {k if i == 0 else '':<14} {emp if i == 0 else '':>22}"

@@ -7,8 +7,6 @@ import sys
 
 from ._common import add_problem_arguments, dump_json
 
-SUMMARY_KEYS = ("teacher_risk", "student_risk", "gain")
-
 
 def add_trial_arguments(parser: argparse.ArgumentParser) -> None:
     """``--trials R`` and ``--seed S`` (shared with ``w2s compare``)."""

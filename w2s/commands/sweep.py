@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import itertools
 
+from setting import RISK_NAMES
+
 from ._common import add_problem_arguments, dump_json
 
 
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(dump_json([{"grid": p, **r} for p, r in zip(points, results, strict=True)]))
         return 0
     names = list(grids)
-    quantities = [q for q in ("teacher_risk", "student_risk", "gain") if q in results[0]]
+    quantities = [q for q in RISK_NAMES if q in results[0]]
     print("  ".join([f"{n:>10}" for n in names] + [f"{q:>22}" for q in quantities]))
     for point, r in zip(points, results, strict=True):
         cols = [f"{point[n]:>10.4g}" for n in names]

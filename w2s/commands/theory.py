@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from setting import THEORY_NAMES
+
 from ._common import add_problem_arguments, dump_json
 
 
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     problem = load_problem(args.config, args.overrides)
     # One compiled program per (method, group model, shape), loaded from disk after the first run.
     point = asymptotics.evaluate(problem, "point", args.method)
-    out = {k: float(point[k]) for k in ("teacher_risk", "student_risk", "gain", "relative_gain")}
+    out = {k: float(point[k]) for k in THEORY_NAMES}
     extra = {}
     notes = []
     if args.method == "paper":
