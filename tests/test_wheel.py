@@ -1,7 +1,7 @@
 """The installable tool: build the wheel, check what it holds, install it into a fresh virtual
 environment and run ``w2s`` there from a folder outside the clone.
 
-Slow (about 4.5 minutes on this project's 2-core machine under load): pip resolves the pinned
+Slow (3 to 4.5 minutes on this project's 2-core machine under load): pip resolves the pinned
 dependencies from the package index into the new environment (one to two minutes without a pip
 cache), and ``w2s claims --quick`` takes about 1.5 minutes with the theory's compiled programs in
 the cache and 4.5 without. The commands run with this process's environment, so they share its
