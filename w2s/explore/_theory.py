@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 import asymptotics
+from setting import RISK_NAMES
 from setting.problem import Problem
 
 # Points per axis of the (eta_l, eta_u) phase diagram, the same for every method and fixed so that
@@ -21,7 +22,6 @@ from setting.problem import Problem
 # contour is interpolated between grid points.
 GRID = 65
 CURVE = 101  # points of the gain-vs-eta_u curve, step 0.01 (plus one: the current eta_u)
-_KEYS = ("teacher_risk", "student_risk", "gain")
 PRINTED = "printed"  # the paper's printed closed forms (docs/theory.md, section 2), shown beside the methods
 _EXTRAS = "_printed_extras"  # eta_u* and failure threshold of the printed forms, riding along
 
@@ -148,7 +148,7 @@ def _evaluate(errors: list[str], problem: Problem, quantity: str, method: str, s
         out = asymptotics.evaluate_grid(problem, quantity, method, on_error="nan", **grids)
     except Exception as e:  # noqa: BLE001 (any failure of a theory method becomes a note)
         _note(errors, method, e)
-        return {k: np.full(shape, np.nan) for k in _KEYS}
+        return {k: np.full(shape, np.nan) for k in RISK_NAMES}
     failed = int((~out.pop("converged")).sum())
     if failed:
         _note(errors, method, asymptotics.ConvergenceError(f"the fixed point did not converge at {failed} points"))
@@ -178,11 +178,13 @@ def along(problem: Problem, method: str | None = None, *, compare: tuple[str, ..
     methods = tuple(sorted({method, *compare}))
     errors: list[str] = []
     printed = asymptotics.evaluate_grid(problem, "printed", eta_u=points)
-    out = {PRINTED: {k: printed[k] for k in _KEYS}}
+    out = {PRINTED: {k: printed[k] for k in RISK_NAMES}}
     out[_EXTRAS] = {k: printed[k] for k in ("eta_u_star_printed", "failure_threshold")}
     for m in methods:
         out[m] = {
-            k: v for k, v in _evaluate(errors, problem, "risks", m, points.shape, eta_u=points).items() if k in _KEYS
+            k: v
+            for k, v in _evaluate(errors, problem, "risks", m, points.shape, eta_u=points).items()
+            if k in RISK_NAMES
         }
     seconds = time.perf_counter() - t0
     extras = {k: float(v[-1]) for k, v in out.pop(_EXTRAS).items()}
