@@ -167,7 +167,8 @@ def _(mo, warmup_seconds):
         each $\\eta_l$, the circle the current point. Middle: the gain against $\\eta_u$ at the
         current $\\eta_l$ for the printed closed forms and every theory method, with $\\eta_u^*$
         marked. Right: teacher and student risks. Theory: Liu, Dong, Lei, "Does Weak-to-strong
-        Generalization Happen under Spurious Correlations?" (ICLR 2026); see docs/explore.md.
+        Generalization Happen under Spurious Correlations?" (ICLR 2026, arXiv:2509.24005); the
+        guide is docs/explore.md of the project.
         Compiled in {warmup_seconds:.1f} s at start.</small>
         """
     )
