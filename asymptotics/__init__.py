@@ -27,6 +27,7 @@ from ._exact_optim import (
 )
 from ._grid import CHUNK, batched, grid_leaves, on_grid, stack_problems
 from ._methods import DEFAULT_METHOD, METHODS, Method, register, risks
+from ._mixture import GroupMixture, MixtureError, mixture_risks
 from ._paper import (
     eta_u_star_printed,
     failure_threshold_printed,
@@ -41,6 +42,8 @@ from ._paper import (
 __all__ = [
     "CHUNK",
     "ConvergenceError",
+    "GroupMixture",
+    "MixtureError",
     "QUANTITIES",
     "batch_size",
     "cache_dir",
@@ -61,6 +64,7 @@ __all__ = [
     "teacher_risk_exact",
     "DEFAULT_METHOD",
     "METHODS",
+    "mixture_risks",
     "Method",
     "augmented_moment",
     "batched",
