@@ -52,7 +52,6 @@ WEIGHT_TOL = 1e-9
 THRESHOLD_TOL = 1e-12
 MAX_ITER = 100
 TOL = 1e-13
-HALVINGS = 30
 
 
 try:  # public in jax 0.10; fall back to the private path should it move
@@ -276,53 +275,54 @@ def _map(R, w, inv_n, s, c, delta):
     return inv_n * jnp.einsum("kij,ij->k", R, Q)
 
 
-def _newton(R, w, inv_n, s, c):
+def _newton(R, w, inv_n, s, c, over):
     """Solve delta = inv_n tr(R_k Q~(delta)); returns (delta, relative residual)."""
     K = R.shape[0]
     trR = jnp.einsum("kii->k", R)
-    # Start from above: Q~ <= I/c when c > 0 gives delta <= inv_n tr R_k / c (a super-solution);
-    # for c = 0 (ridgeless, under-parameterised) start from 0 (a sub-solution).
-    d0 = jnp.where(c > 0, inv_n * trR / jnp.where(c > 0, c, 1.0), jnp.zeros(K))
+    # Under-parameterised (s = 1): start from 0, a sub-solution (the map is increasing and
+    # t(0) >= 0). Over-parameterised (c = 1): start from inv_n tr R_k, a super-solution
+    # (Q~ <= I), which keeps clear of the spurious root delta = 0 at s = 0 (docs/theory.md, E.9).
+    d0 = jnp.where(over > 0, inv_n * trR, jnp.zeros(K))
 
     def residual(d):
         Q = _inverse(R, w, s, c, d)
         QR = jnp.einsum("ij,kjl->kil", Q, R)  # Q~ R_k
         t = inv_n * jnp.einsum("kii->k", QR)
         M = inv_n * jnp.einsum("kab,jba->kj", QR, QR) * (w / (s + d) ** 2)[None, :]
-        return d - t, jnp.eye(K) - M
+        return t, jnp.eye(K) - M
 
     def step(state):
         d, _, it = state
-        F, J = residual(d)
-        dd = -jnp.linalg.solve(J, F)
-        # keep s + delta > 0 (and delta >= 0): halve the step until it is
-        halves = 0.5 ** jnp.arange(HALVINGS + 1.0)
-        ok = jnp.all(d[None, :] + halves[:, None] * dd[None, :] >= 0, axis=1)
-        a = jnp.where(jnp.any(ok), halves[jnp.argmax(ok)], 0.0)
+        t, J = residual(d)
+        F = d - t
+        newton = d - jnp.linalg.solve(J, F)
+        # Newton's step where it stays in the domain (delta >= 0); else the monotone step
+        # delta <- t(delta), which moves towards the root from either side and stays in it.
+        ok = jnp.all(newton >= 0) & jnp.all(jnp.isfinite(newton))
         err = jnp.max(jnp.abs(F)) / jnp.maximum(jnp.max(jnp.abs(d)), 1e-300)
-        return d + a * dd, err, it + 1
+        return jnp.where(ok, newton, t), err, it + 1
 
     def cond(state):
         _, err, it = state
         return (err > TOL) & (it < MAX_ITER)
 
     d, _, _ = jax.lax.while_loop(cond, step, (d0, jnp.asarray(jnp.inf), 0))
-    F, _ = residual(d)
-    err = jnp.max(jnp.abs(F)) / jnp.maximum(jnp.max(jnp.abs(d)), 1e-300)
+    t, _ = residual(d)
+    err = jnp.max(jnp.abs(d - t)) / jnp.maximum(jnp.max(jnp.abs(d)), 1e-300)
     return d, jnp.where(inv_n == 0, 0.0, err)
 
 
 @jax.custom_jvp
-def _root(R, w, inv_n, s, c):
-    return _newton(R, w, inv_n, s, c)
+def _root(R, w, inv_n, s, c, over):
+    return _newton(R, w, inv_n, s, c, over)
 
 
 @_root.defjvp
 def _root_jvp(primals, tangents):
     # implicit function theorem on delta = f(delta; params): d delta = (I - df/d delta)^{-1} f_params[d params]
     d, err = _root(*primals)
-    _, df = jax.jvp(lambda *p: _map(*p, d), primals, tangents)
-    R, w, inv_n, s, c = primals
+    R, w, inv_n, s, c, _ = primals
+    _, df = jax.jvp(lambda *p: _map(*p, d), primals[:5], tangents[:5])
     J = jax.jacfwd(lambda x: x - _map(R, w, inv_n, s, c, x))(d)
     return (d, err), (jnp.linalg.solve(J, df), jnp.zeros_like(err))
 
@@ -351,7 +351,7 @@ def _solve(view: _View, w, n, ridge) -> _Fit:
     lam = jnp.where(threshold, 1.0, ridge)
     s = jnp.where(under, 1.0, lam)
     c = jnp.where(under, lam, 1.0)
-    d, err = _root(R, w, inv_n, s, c)
+    d, err = _root(R, w, inv_n, s, c, jnp.where(under, 0.0, 1.0))  # over: a float flag
     Q = _inverse(R, w, s, c, d)
     QR = jnp.einsum("ij,kjl->kil", Q, R)
     sd = s + d
