@@ -2,8 +2,9 @@
 Gaussian group mixtures"): against a Monte Carlo written here independently, against the exact
 theory of the paper's model written as a mixture over quadrature nodes, exact limits, and bad input.
 
-Monte-Carlo pass rule (as in :mod:`w2s.validation`): ``|MC - theory| <= 4 se + b``. ``z = 4`` keeps
-the false-failure rate of the ~30 pinned comparisons far below 1e-3; ``b`` is the finite-size bias
+Monte-Carlo pass rule (as in :mod:`w2s.validation`): ``|MC - theory| <= 4 se + b``. ``z = 4`` gives a
+false failure with probability 6e-5 per comparison, about 2e-3 over the 24 pinned ones (8 cases,
+teacher, student, gain), before the allowance; ``b`` is the finite-size bias
 of a proportional-limit equivalent, of relative order ``1/|n - r|`` for a fit of ``r`` parameters on
 ``n`` samples (ordinary least squares: ``E = sigma^2 r/(n - r - 1)`` against the limit
 ``sigma^2 r/(n - r)``): ``b_T = |T|/|n - r_w|`` for the teacher, ``b_S = |S| (1/|N - r_s| +
@@ -283,10 +284,12 @@ def test_reduces_to_the_exact_theory_on_the_papers_model():
     ],
 )
 def test_reduces_to_the_exact_theory_in_every_regime(kw):
-    """Ridgeless integrands are less smooth in xi, so the rule needs more nodes; the gap still falls."""
+    """Ridgeless and over-parameterised integrands are less smooth in xi, so the rule needs more
+    nodes (the over-parameterised teacher's gap falls only algebraically: about 3e-2, 8e-3, 4e-3,
+    9e-4 at 8, 14, 20, 28 nodes per axis); the gap still falls to the quadrature error."""
     pr = _paper_problem(**kw)
-    coarse, fine = paper_gap(pr, 8), paper_gap(pr, 20)
-    assert max(fine) < 3e-3, fine
+    coarse, fine = paper_gap(pr, 8), paper_gap(pr, 28)
+    assert max(fine) < 2e-3, fine
     assert all(f < c / 3 for f, c in zip(fine, coarse, strict=True)), (coarse, fine)
 
 
