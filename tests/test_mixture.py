@@ -83,8 +83,11 @@ class MonteCarlo:
 
     def sample(self, rng, weights, m):
         s, dw = self.s, self.dw
-        k = rng.choice(len(weights), size=m, p=weights)
-        x = self.mean[k] + np.einsum("nij,nj->ni", self.root[k], rng.standard_normal((m, self.mean.shape[1])))
+        k = np.sort(rng.choice(len(weights), size=m, p=weights))
+        x = np.concatenate([
+            self.mean[g] + rng.standard_normal((int(np.sum(k == g)), self.mean.shape[1])) @ self.root[g].T
+            for g in range(len(weights))
+        ])  # fmt: skip
         y = s["label_mean"][k] + np.einsum("ni,ni->n", x[:, :dw] - s["means_weak"][k], s["label_loading"][k])
         y = y + np.sqrt(s["label_noise"][k]) * rng.standard_normal(m)
         return x[:, :dw], x[:, dw:], y
