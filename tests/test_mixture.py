@@ -197,6 +197,17 @@ def test_monte_carlo_more_shapes(case):
     _monte_carlo(MC_CASES_SLOW[case], 20 + case)
 
 
+@pytest.mark.slow
+def test_monte_carlo_at_the_deep_paths_scale():
+    """The deep path's regime: K = 4 (label x attribute), d_w = d_s = 384 + 1 (a constant
+    coordinate), n = 150 labeled (teacher over-parameterised), N = 2000 pseudolabeled, ridges 1e-2."""
+    rng = np.random.default_rng(30)  # fixed seed: a statistical test must not flake
+    spec = random_spec(rng, 4, 384, 384)
+    weights = (np.array([0.45, 0.05, 0.45, 0.05]), np.array([0.3, 0.2, 0.3, 0.2]), np.full(4, 0.25))
+    rows = compare(spec, 31, 40, n=150, N=2000, ridge_teacher=1e-2, ridge_student=1e-2, weights=weights)
+    assert all(r["ok"] for r in rows.values()), rows
+
+
 def test_monte_carlo_rule_rejects_a_wrong_theory():
     """The pass rule has power: the same formulas with a population teacher (n -> infinity: no
     teacher error reaches the student) fail it on the first case."""
