@@ -54,7 +54,10 @@ from ._pipeline import (
     probes,
     run_w2s,
 )
+from ._ridge import Ridge, design, group_risks, group_weights, ridge_fit, run_ridge, signed, test_weights
+from ._ridge_curves import SOURCES, ridge_curves
 from ._stats import polyfit_per_seed, t_test
+from ._surrogate import GroupMoments, Surrogate, gaussianity, pool_moments, surrogate
 from ._text_features import ENCODERS, feature_path, tweet_features
 from ._tweets import (
     AIRLINE_HANDLES,
@@ -71,6 +74,21 @@ from ._tweets import (
 from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
+    "GroupMoments",
+    "Ridge",
+    "SOURCES",
+    "Surrogate",
+    "design",
+    "gaussianity",
+    "group_risks",
+    "group_weights",
+    "pool_moments",
+    "ridge_curves",
+    "ridge_fit",
+    "run_ridge",
+    "signed",
+    "surrogate",
+    "test_weights",
     "AIRLINE_HANDLES",
     "AIRLINE_RULE",
     "DATASETS",
