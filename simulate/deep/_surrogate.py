@@ -197,6 +197,13 @@ def gaussianity(weak: str, strong: str, size: str = "full", *, directions: int =
     over coordinates of each coordinate's excess kurtosis; ``{view}_pc1``, along the group's top
     principal component; ``{view}_random``, the mean over ``directions`` uniformly random unit
     directions (pinned: ``jax.random.key(0)``, so the table is reproducible); and ``count``."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):  # see ridge_curves: small products, a shared machine
+        return _gaussianity(weak, strong, size, directions)
+
+
+def _gaussianity(weak: str, strong: str, size: str, directions: int) -> dict[str, np.ndarray]:
     x, group, d_weak = _pool_features((weak, strong), size)
     out = {"count": np.array([(group == g).sum() for g in range(4)])}
     rng = _rng(jax.random.key(0))  # pinned: a fixed set of directions, the same for every run
