@@ -63,6 +63,7 @@ SIZES = {
 RIDGE = 1e-3  # the deep path's weight penalty (simulate.deep.DeepConfig.l2)
 ETA_T = 0.5
 CURVES = ("predicted", "surrogate", "surrogate_se", "measured", "measured_se", "z_surrogate", "z_measured",
+          "measured_pool", "measured_pool_se", "z_measured_pool", "teacher_measured_pool", "student_measured_pool",
           "surrogate_acc", "surrogate_acc_se", "measured_acc", "measured_acc_se",
           *(f"{m}_{s}" for m in ("teacher", "student") for s in ("predicted", "surrogate", "surrogate_se",
                                                                   "measured", "measured_se")))  # fmt: skip
@@ -125,28 +126,33 @@ def tables(data, p: dict) -> str:
         "### Theory against surrogate and against the real features",
         "",
         "| pair | eta_l | predicted gain, min .. max over eta_u | surrogate - predicted | measured - predicted | "
+        "measured, scored on the unused pool, - predicted | "
         "median / max abs z, surrogate | median / max abs z, measured | "
-        "teacher mse: predicted / surrogate / measured | "
-        "student mse (mean over eta_u): predicted / surrogate / measured |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "teacher mse: predicted / surrogate / measured / measured on the unused pool | "
+        "student mse (mean over eta_u): the same four |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for ip, pair in enumerate(p["pairs"]):
         for il, el in enumerate(p["eta_l"]):
             pr = data["predicted"][ip, il]
-            tm = [data[f"teacher_{s}"][ip, il].mean() for s in ("predicted", "surrogate", "measured")]
-            sm = [data[f"student_{s}"][ip, il].mean() for s in ("predicted", "surrogate", "measured")]
+            three = ("predicted", "surrogate", "measured", "measured_pool")
+            tm = [data[f"teacher_{s}"][ip, il].mean() for s in three]
+            sm = [data[f"student_{s}"][ip, il].mean() for s in three]
             lines.append(
                 f"| {pair} | {el:g} | {pr.min():+.3f} .. {pr.max():+.3f} | {_diff(data, ip, il, 'surrogate')} | "
-                f"{_diff(data, ip, il, 'measured')} | {_z(data['z_surrogate'][ip, il])} | "
-                f"{_z(data['z_measured'][ip, il])} | {tm[0]:.3f} / {tm[1]:.3f} / {tm[2]:.3f} | "
-                f"{sm[0]:.3f} / {sm[1]:.3f} / {sm[2]:.3f} |"
+                f"{_diff(data, ip, il, 'measured')} | {_diff(data, ip, il, 'measured_pool')} | "
+                f"{_z(data['z_surrogate'][ip, il])} | "
+                f"{_z(data['z_measured'][ip, il])} | {' / '.join(f'{v:.3f}' for v in tm)} | "
+                f"{' / '.join(f'{v:.3f}' for v in sm)} |"
             )
     lines += ["", "Over the whole grid of each pair (median / max |z|):", ""]
     for ip, pair in enumerate(p["pairs"]):
         zs, zm = data["z_surrogate"][ip], data["z_measured"][ip]
         frac = np.mean(np.abs(zm[np.isfinite(zm)]) > 2)
         acc = {src: data[f"{src}_acc"][ip].mean() for src in ("surrogate", "measured")}
+        zp = data["z_measured_pool"][ip]
         lines.append(f"* {pair}: theory vs surrogate {_z(zs)}; theory vs measured {_z(zm)} "
+                     f"(scored on the unused pool tweets instead of the test set: {_z(zp)}) "
                      f"({frac:.0%} of the points beyond |z| = 2); accuracy gain (student - teacher) at eta_t, mean "
                      f"over the grid: surrogate {acc['surrogate']:+.3f}, measured {acc['measured']:+.3f}; data step "
                      f"{data['seconds'][ip]:.0f} s")  # fmt: skip
@@ -185,9 +191,10 @@ def plot(data, p: dict) -> dict:
         for il, el in enumerate(eta_l):
             ax = axes[ip, il]
             ax.plot(eta_u, data["predicted"][ip, il], "k-", lw=1.5, label="predicted (theory)")
-            for src, colour, shift in (("surrogate", "C0", -dx), ("measured", "C1", dx)):
+            for src, colour, shift, label in (("surrogate", "C0", -dx, "surrogate"), ("measured", "C1", dx, "measured"),
+                                              ("measured_pool", "C2", 2 * dx, "measured, on unused pool")):  # fmt: skip
                 _common.errorbar(ax, eta_u + shift, np.stack([data[src][ip, il], data[f"{src}_se"][ip, il]], 1),
-                                 color=colour, label=f"{src} ± s.e.")  # fmt: skip
+                                 color=colour, label=f"{label} ± s.e.")  # fmt: skip
             ax.axvline(el, color="0.7", lw=0.8, ls=":")
             ax.axhline(0, color="0.85", lw=0.8)
             ax.set_title(rf"{pair}, $\eta_l = {el:g}$", fontsize=9)

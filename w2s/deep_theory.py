@@ -83,8 +83,10 @@ def curve(
     ``surrogate``, ``surrogate_se``, ``predicted`` (NaN without ``theory``), the same three for
     the teacher's and the student's risk (``teacher_measured``, ...), the accuracy gains
     ``measured_acc``, ``measured_acc_se``, ``surrogate_acc``, ``surrogate_acc_se``, the z-scores
-    ``z_surrogate`` and ``z_measured``; and ``eta_l``, ``eta_u``, ``seeds``, ``n_teacher``, ``N``,
-    ``ridge``.
+    ``z_surrogate`` and ``z_measured``; ``measured_pool``, ``measured_pool_se``, ``z_measured_pool``,
+    ``teacher_measured_pool``, ``student_measured_pool``: the real heads' risks on the pool tweets
+    that none of the seed's sets drew, instead of on the test set; and ``eta_l``, ``eta_u``,
+    ``seeds``, ``n_teacher``, ``N``, ``ridge``.
     """
     import simulate.deep as deep
 
@@ -97,6 +99,10 @@ def curve(
         r = deep.ridge_curves(pair, source=src, **common)
         out[src], out[f"{src}_se"] = _mean_se(r["gain_mse"])
         out[f"{src}_acc"], out[f"{src}_acc_se"] = _mean_se(r["gain_acc"])
+        if src == "measured":  # the real heads scored on the unused pool tweets instead of the test set
+            out["measured_pool"], out["measured_pool_se"] = _mean_se(r["gain_mse_pool"])
+            for model in ("teacher", "student"):
+                out[f"{model}_measured_pool"], _ = _mean_se(r[f"{model}_mse_pool"])
         for model in ("teacher", "student"):
             out[f"{model}_{src}"], out[f"{model}_{src}_se"] = _mean_se(r[f"{model}_mse"])
         n_teacher = int(r["n_teacher"])
@@ -110,7 +116,7 @@ def curve(
     else:
         for k in ("predicted", "teacher_predicted", "student_predicted"):
             out[k] = np.full(shape, np.nan)
-    for src in deep.SOURCES:
+    for src in (*deep.SOURCES, "measured_pool"):
         with np.errstate(divide="ignore", invalid="ignore"):
             out[f"z_{src}"] = (out[src] - out["predicted"]) / out[f"{src}_se"]
     out.update(seeds=np.asarray(seeds), n_teacher=np.asarray(n_teacher), N=np.asarray(config.N),

@@ -28,7 +28,8 @@ from ._ridge import Ridge, design, group_risks, ridge_fit, signed, test_weights
 __all__ = ["SOURCES", "ridge_curves"]
 
 SOURCES = ("measured", "surrogate")
-FIELDS = ("teacher_mse", "student_mse", "teacher_acc", "student_acc", "gain_mse", "gain_acc")
+FIELDS = ("teacher_mse", "student_mse", "teacher_acc", "student_acc", "gain_mse", "gain_acc", "teacher_mse_pool",
+          "student_mse_pool", "gain_mse_pool")  # fmt: skip
 
 
 def ridge_curves(
@@ -59,7 +60,10 @@ def ridge_curves(
         ``{field: (len(eta_l), len(eta_u), len(seeds)) float64}`` for ``teacher_mse``, ``student_mse``
         (mean squared error against the true :math:`\\pm1` label), ``teacher_acc``, ``student_acc``
         (accuracy at ``eta_t``), ``gain_mse`` (teacher minus student mse: positive when the
-        student is better) and ``gain_acc`` (student minus teacher accuracy); and ``n_teacher``,
+        student is better) and ``gain_acc`` (student minus teacher accuracy); ``teacher_mse_pool``,
+        ``student_mse_pool``, ``gain_mse_pool``: the measured heads' mean squared error on the pool
+        tweets that none of the seed's sets drew, instead of on the test set (for the surrogate, the
+        same as the exact risks); ``n_teacher``,
         the teacher's labeled set size ``n - n_bal``.
     """
     from threadpoolctl import threadpool_limits
@@ -85,30 +89,38 @@ def _curves(pair, source, eta_l, eta_u, seeds, size, n, N, n_val, n_bal, eta_t, 
     shape = (len(eta_l), len(eta_u), len(seeds))
     out = {f: np.full(shape, np.nan) for f in FIELDS}
 
-    def record(il, iu, js, t_risk, s_risk):
+    def record(il, iu, js, t_risk, s_risk, t_pool, s_pool):
         (tm, ta), (sm, sa) = t_risk, s_risk
         out["teacher_mse"][il, iu, js], out["student_mse"][il, iu, js] = wt @ tm, wt @ sm
         out["teacher_acc"][il, iu, js], out["student_acc"][il, iu, js] = wt @ ta, wt @ sa
+        out["teacher_mse_pool"][il, iu, js], out["student_mse_pool"][il, iu, js] = wt @ t_pool, wt @ s_pool
 
     if source == "measured":
         bench = _bench("tweets", size)
         fw, fs = bench.features(weak), bench.features(strong)
-        test = bench.test_split()
+        test, pool = bench.test_split(), bench.pool_split()
         xw_test, xs_test = design(fw(test)), design(fs(test))
+        xw_pool, xs_pool = design(fw(pool)), design(fs(pool))
         for js, s in enumerate(seeds):
             k_data, *_, k_test = jax.random.split(jax.random.key(s), 6)  # run_w2s's split of the key
             tw = _bootstrap_weights(k_test, test.group)
             for iu in range(len(eta_u)):
                 student = unl_index = None
                 for il in range(len(eta_l)):
-                    unl, _, lab, _ = bench.draw(k_data, configs[il][iu])
+                    sets = bench.draw(k_data, configs[il][iu])
+                    unl, lab = sets[0], sets[2]
+                    # the pool tweets that no set of this draw holds: a held-out sample of the pool's law
+                    held = ~np.isin(pool.index, np.concatenate([s.index for s in sets]))
+                    hy, hg = pool.y[held], pool.group[held]
                     if student is None:
                         student, unl_index = Ridge.on(design(fs(unl)), ridge), unl.index
                     assert np.array_equal(unl.index, unl_index)  # drawn first: independent of eta_l
                     theta_t = ridge_fit(design(fw(lab)), signed(lab.y), ridge)
                     theta_s = student.fit(design(fw(unl)) @ theta_t)
                     record(il, iu, js, group_risks(xw_test @ theta_t, test.y, test.group, tw),
-                           group_risks(xs_test @ theta_s, test.y, test.group, tw))  # fmt: skip
+                           group_risks(xs_test @ theta_s, test.y, test.group, tw),
+                           group_risks(xw_pool[held] @ theta_t, hy, hg)[0],
+                           group_risks(xs_pool[held] @ theta_s, hy, hg)[0])  # fmt: skip
     else:
         from ._surrogate import LABEL_MEAN, surrogate
 
@@ -126,8 +138,11 @@ def _curves(pair, source, eta_l, eta_u, seeds, size, n, N, n_val, n_bal, eta_t, 
                 student = Ridge.on(design(x[:, d_w:]), ridge)
                 xw = design(x[:, :d_w])
                 for il in range(len(eta_l)):
-                    record(il, iu, js, t_risks[il], sur.risks(student.fit(xw @ teachers[il]), "strong"))
+                    theta_s = student.fit(xw @ teachers[il])
+                    s_risk = sur.risks(theta_s, "strong")
+                    record(il, iu, js, t_risks[il], s_risk, t_risks[il][0], s_risk[0])
     out["gain_mse"] = out["teacher_mse"] - out["student_mse"]
     out["gain_acc"] = out["student_acc"] - out["teacher_acc"]
+    out["gain_mse_pool"] = out["teacher_mse_pool"] - out["student_mse_pool"]
     out["n_teacher"] = np.asarray(n_t)
     return out

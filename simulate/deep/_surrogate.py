@@ -78,6 +78,26 @@ class GroupMoments:
             "label_mean": LABEL_MEAN.copy(),
         }
 
+    def risks(self, theta: np.ndarray, view: str) -> tuple[np.ndarray, np.ndarray]:
+        r"""Exact per-group risks of the predictor :math:`\theta^\top(x_v, 1)` on view ``"weak"`` or
+        ``"strong"``: mean squared error :math:`(c_g - \theta^\top\bar\mu_g)^2 + \theta^\top\Sigma_g\theta`
+        against :math:`c_g = 2y - 1` and accuracy :math:`\Phi(c_g\theta^\top\bar\mu_g/\sqrt{\theta^\top
+        \Sigma_g\theta})` of its sign. Returns ``(mse (4,), acc (4,))``.
+
+        The mean squared error of a fixed predictor depends on the features only through these two
+        moments, so it is also the predictor's mean squared error on the pool itself, group by group."""
+        d = self.d_weak
+        v = slice(0, d) if view == "weak" else slice(d, None)
+        w, b = np.asarray(theta[:-1], np.float64), float(theta[-1])
+        mean = self.mean[:, v] @ w + b
+        var = np.maximum(np.einsum("i,kij,j->k", w, self.cov[:, v, v], w), 0.0)
+        mse = (LABEL_MEAN - mean) ** 2 + var
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(
+                var > 0, LABEL_MEAN * mean / np.sqrt(np.where(var > 0, var, 1.0)), np.inf * np.sign(LABEL_MEAN * mean)
+            )
+        return mse, special.ndtr(z)
+
 
 def _pool_features(pair: tuple[str, str], size: str) -> tuple[np.ndarray, np.ndarray, int]:
     """``(pool joint features (m, D) float64, pool groups (m,), d_weak)``."""
@@ -152,21 +172,8 @@ class Surrogate:
         return np.concatenate(xs), np.concatenate(gs)
 
     def risks(self, theta: np.ndarray, view: str) -> tuple[np.ndarray, np.ndarray]:
-        r"""Exact per-group risks of the predictor :math:`\theta^\top(x_v, 1)` on view ``"weak"`` or
-        ``"strong"``: mean squared error :math:`(c_g - \theta^\top\bar\mu_g)^2 + \theta^\top\Sigma_g\theta`
-        against :math:`c_g = 2y - 1` and accuracy :math:`\Phi(c_g\theta^\top\bar\mu_g/\sqrt{\theta^\top
-        \Sigma_g\theta})` of its sign. Returns ``(mse (4,), acc (4,))``."""
-        d = self.moments.d_weak
-        v = slice(0, d) if view == "weak" else slice(d, None)
-        w, b = np.asarray(theta[:-1], np.float64), float(theta[-1])
-        mean = self.moments.mean[:, v] @ w + b
-        var = np.maximum(np.einsum("i,kij,j->k", w, self.moments.cov[:, v, v], w), 0.0)
-        mse = (LABEL_MEAN - mean) ** 2 + var
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(
-                var > 0, LABEL_MEAN * mean / np.sqrt(np.where(var > 0, var, 1.0)), np.inf * np.sign(LABEL_MEAN * mean)
-            )
-        return mse, special.ndtr(z)
+        """Exact per-group risks under the mixture: :meth:`GroupMoments.risks`."""
+        return self.moments.risks(theta, view)
 
 
 @functools.lru_cache(maxsize=4)
