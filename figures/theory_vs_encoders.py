@@ -107,10 +107,12 @@ def _z(z: np.ndarray) -> str:
     return f"{np.median(a):.2f} / {np.max(a):.2f}"
 
 
-def _diff(data, ip: int, il: int, src: str) -> str:
-    """Mean over eta_u of (src - predicted), with the mean of the s.e. (the points are not independent)."""
-    d = data[src][ip, il] - data["predicted"][ip, il]
-    return f"{d.mean():+.3f} (s.e. of a point about {data[f'{src}_se'][ip, il].mean():.3f})"
+def _diff(data, ip: int, il: int, src: str, where: np.ndarray | None = None) -> str:
+    """Mean over eta_u (``where``: those points only) of (src - predicted), with the mean s.e. of a point
+    (the points are not independent: every point of a seed shares its sets' draws)."""
+    where = np.ones(data[src].shape[-1], bool) if where is None else where
+    d = (data[src][ip, il] - data["predicted"][ip, il])[where]
+    return f"{d.mean():+.3f} (s.e. {data[f'{src}_se'][ip, il][where].mean():.3f})"
 
 
 def tables(data, p: dict) -> str:
@@ -125,22 +127,27 @@ def tables(data, p: dict) -> str:
         "",
         "### Theory against surrogate and against the real features",
         "",
-        "| pair | eta_l | predicted gain, min .. max over eta_u | surrogate - predicted | measured - predicted | "
+        "| pair | eta_l | predicted gain, min .. max over eta_u (argmax) | surrogate - predicted | "
+        "measured - predicted, interior eta_u in (0, 1) | measured - predicted, ends eta_u in {0, 1} | "
         "measured, scored on the unused pool, - predicted | "
         "median / max abs z, surrogate | median / max abs z, measured | "
         "teacher mse: predicted / surrogate / measured / measured on the unused pool | "
         "student mse (mean over eta_u): the same four |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    eta_u = np.asarray(p["eta_u"])
+    ends = (eta_u == 0) | (eta_u == 1)
     for ip, pair in enumerate(p["pairs"]):
         for il, el in enumerate(p["eta_l"]):
             pr = data["predicted"][ip, il]
+            top = eta_u[int(np.argmax(pr))]  # of the theory's curve: deterministic, not a noisy mean
             three = ("predicted", "surrogate", "measured", "measured_pool")
             tm = [data[f"teacher_{s}"][ip, il].mean() for s in three]
             sm = [data[f"student_{s}"][ip, il].mean() for s in three]
             lines.append(
-                f"| {pair} | {el:g} | {pr.min():+.3f} .. {pr.max():+.3f} | {_diff(data, ip, il, 'surrogate')} | "
-                f"{_diff(data, ip, il, 'measured')} | {_diff(data, ip, il, 'measured_pool')} | "
+                f"| {pair} | {el:g} | {pr.min():+.3f} .. {pr.max():+.3f} ({top:g}) | "
+                f"{_diff(data, ip, il, 'surrogate')} | {_diff(data, ip, il, 'measured', ~ends)} | "
+                f"{_diff(data, ip, il, 'measured', ends)} | {_diff(data, ip, il, 'measured_pool')} | "
                 f"{_z(data['z_surrogate'][ip, il])} | "
                 f"{_z(data['z_measured'][ip, il])} | {' / '.join(f'{v:.3f}' for v in tm)} | "
                 f"{' / '.join(f'{v:.3f}' for v in sm)} |"
