@@ -214,7 +214,6 @@ def test_curve_records_and_z_summaries(small_cache):
     assert deep_theory.z_summary(np.array([1.0, -3.0, np.nan, 2.0])) == {"median": 2.0, "max": 3.0, "count": 3}
 
 
-@pytest.mark.slow  # the theory's 33 fixed points take minutes on the shared 2-core machine
 def test_cli_ridge_theory_json_has_the_curve(small_cache, capsys):
     argv = ["deep", "--dataset", "tweets", "--size", "small", "--n", "30", "--N", "60", "--n-val", "20"]
     assert w2s.cli.main([*argv, "--heads", "ridge", "--theory", "--curve-seeds", "3", "--json"]) == 0
