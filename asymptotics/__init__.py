@@ -4,6 +4,12 @@ Pure JAX (float64) functions of a :class:`w2s.Problem`; all can be jitted, vmapp
 parameter grids (:func:`on_grid`) and differentiated. For the standard questions (risks, eta_u*,
 the phase boundary, the printed forms) over one problem or many, :func:`evaluate` and
 :func:`evaluate_grid` run compiled programs kept on disk (:mod:`._compiled`).
+
+Beyond the paper's model, :func:`mixture_risks` gives the teacher's and the student's risks when
+the weak and strong features are a general Gaussian mixture of groups (:class:`GroupMixture`),
+e.g. a real encoder's features per (label, attribute) group; the paper's model is the special
+case of a continuous mixture over the group feature (docs/theory.md, "General Gaussian group
+mixtures").
 """
 
 from setting.moments import augmented_moment, cross_moment, projection, student_moment, teacher_moment
