@@ -161,8 +161,7 @@ def tables(data, p: dict) -> str:
         lines.append(f"* {pair}: theory vs surrogate {_z(zs)}; theory vs measured {_z(zm)} "
                      f"(scored on the unused pool tweets instead of the test set: {_z(zp)}) "
                      f"({frac:.0%} of the points beyond |z| = 2); accuracy gain (student - teacher) at eta_t, mean "
-                     f"over the grid: surrogate {acc['surrogate']:+.3f}, measured {acc['measured']:+.3f}; data step "
-                     f"{data['seconds'][ip]:.0f} s")  # fmt: skip
+                     f"over the grid: surrogate {acc['surrogate']:+.3f}, measured {acc['measured']:+.3f}")  # fmt: skip
     lines += [
         "",
         "### How Gaussian the pool features are (excess kurtosis; 0 for a Gaussian)",

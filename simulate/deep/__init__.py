@@ -8,7 +8,10 @@ backbones pre-trained once and cached. Linear heads are trained with optax, and 
 Enhanced-W2S remedy (entropy-selected subset, GCE loss) of "Does Weak-to-strong Generalization
 Happen under Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026, arXiv 2509.24005) is run on
 its whole (p, q) grid beside a random-subset control, with (p, q) chosen by three rules
-(label-free, group-balanced validation from the labeled budget, test oracle). See docs/deep.md.
+(label-free, group-balanced validation from the labeled budget, test oracle). Ridge heads
+(squared loss on +-1 labels, the theory's model class; :func:`run_ridge`, :func:`ridge_curves`) and
+a Gaussian surrogate of a pair's features (per-group moments on the pool; :func:`pool_moments`,
+:func:`surrogate`) serve the comparison with the general-mixture theory. See docs/deep.md.
 
 Runs in float32 on JAX's default device (GPU when present), whatever ``jax_enable_x64`` says.
 """
