@@ -220,4 +220,8 @@ def test_figure_groups_split_theory_from_deep():
     from figures import FIGURES, GROUPS
 
     assert set(GROUPS) == set(FIGURES) and set(GROUPS.values()) == {"theory", "deep"}
-    assert sorted(n for n, g in GROUPS.items() if g == "deep") == ["figures.deep_sweep", "figures.deep_tweets"]
+    assert sorted(n for n, g in GROUPS.items() if g == "deep") == [
+        "figures.deep_sweep",
+        "figures.deep_tweets",
+        "figures.theory_vs_encoders",
+    ]

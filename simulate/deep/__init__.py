@@ -8,7 +8,10 @@ backbones pre-trained once and cached. Linear heads are trained with optax, and 
 Enhanced-W2S remedy (entropy-selected subset, GCE loss) of "Does Weak-to-strong Generalization
 Happen under Spurious Correlations?" (Liu, Dong, Lei, ICLR 2026, arXiv 2509.24005) is run on
 its whole (p, q) grid beside a random-subset control, with (p, q) chosen by three rules
-(label-free, group-balanced validation from the labeled budget, test oracle). See docs/deep.md.
+(label-free, group-balanced validation from the labeled budget, test oracle). Ridge heads
+(squared loss on +-1 labels, the theory's model class; :func:`run_ridge`, :func:`ridge_curves`) and
+a Gaussian surrogate of a pair's features (per-group moments on the pool; :func:`pool_moments`,
+:func:`surrogate`) serve the comparison with the general-mixture theory. See docs/deep.md.
 
 Runs in float32 on JAX's default device (GPU when present), whatever ``jax_enable_x64`` says.
 """
@@ -55,7 +58,10 @@ from ._pipeline import (
     probes,
     run_w2s,
 )
+from ._ridge import Ridge, design, group_risks, group_weights, ridge_fit, run_ridge, signed, test_weights
+from ._ridge_curves import SOURCES, ridge_curves
 from ._stats import polyfit_per_seed, t_test
+from ._surrogate import GroupMoments, Surrogate, gaussianity, pool_moments, surrogate
 from ._text_features import ENCODERS, feature_path, tweet_features
 from ._tweets import (
     AIRLINE_HANDLES,
@@ -72,6 +78,21 @@ from ._tweets import (
 from ._tweets import SIZES as TWEET_SIZES
 
 __all__ = [
+    "GroupMoments",
+    "Ridge",
+    "SOURCES",
+    "Surrogate",
+    "design",
+    "gaussianity",
+    "group_risks",
+    "group_weights",
+    "pool_moments",
+    "ridge_curves",
+    "ridge_fit",
+    "run_ridge",
+    "signed",
+    "surrogate",
+    "test_weights",
     "AIRLINE_HANDLES",
     "AIRLINE_RULE",
     "DATA_PACKAGES",

@@ -26,7 +26,9 @@ FLAGS = {
     "resample_test": "--fixed-test",
     "steps": "--steps",
     "size": "--size",
+    "source": "--heads",
 }
+HEADS = ("ce", "ridge")  # linear heads trained with cross-entropy (Adam), or closed-form ridge on +-1 labels
 # Defaults shown in --help; they are DeepConfig's (tests check that the two agree).
 DEFAULTS = {
     "dataset": "tweets",
@@ -83,6 +85,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seeds", type=int, default=1, help="run seeds seed .. seed+K-1 and test each difference with t(K-1) (1)"
     )
+    parser.add_argument(
+        "--heads",
+        default="ce",
+        help="ce (linear heads, cross-entropy, Adam; default) or ridge (closed-form ridge on +-1 labels, ridge 1e-3)",
+    )
+    parser.add_argument(
+        "--theory",
+        action="store_true",
+        help="with --heads ridge: gain curves over eta_l x eta_u, predicted (general-mixture theory), "
+        "Gaussian surrogate and measured, with z-scores",
+    )
+    parser.add_argument(
+        "--curve-seeds", type=int, default=10, help="seeds of each --theory curve point (default 10, at least 2)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -101,6 +117,8 @@ def summary(results: list[dict]) -> dict:
         return {k: (int(v) if k == "k" else float(v)) for k, v in t.items()}
 
     out = {f: {m: test([r[f][m] for r in results]) for m in METRICS} for f in ("gain", "pgr")}
+    if "mse" in results[0]["gain"]:  # ridge heads: the squared-error gain too
+        out["gain"]["mse"] = test([r["gain"]["mse"] for r in results])
     if "enhanced" in results[0]:
         for name, a, b in (
             ("enhanced_minus_w2s", "", None),
@@ -139,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--seed: must be >= 0, got {args.seed}")
     if args.seeds < 1:
         raise InputError(f"--seeds: must be >= 1, got {args.seeds}")
+    _check_heads(args)
     import jax
 
     fields = {
@@ -155,10 +174,13 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     seeds = list(range(args.seed, args.seed + args.seeds))
     try:
-        runs = [
-            deep.run_w2s(config, key=jax.random.key(s), progress=sys.stderr.isatty(), with_probes=i == 0)
-            for i, s in enumerate(seeds)
-        ]
+        if args.heads == "ridge":
+            runs = [deep.run_ridge(config, key=jax.random.key(s), with_probes=i == 0) for i, s in enumerate(seeds)]
+        else:
+            runs = [
+                deep.run_w2s(config, key=jax.random.key(s), progress=sys.stderr.isatty(), with_probes=i == 0)
+                for i, s in enumerate(seeds)
+            ]
     except FileNotFoundError as e:  # the weights package missing
         raise InputError(f"--pair: {e}") from None
     result = runs[0]
@@ -167,13 +189,84 @@ def run(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         result["per_seed"] = [{k: v for k, v in r.items() if k not in ("config", "probes")} for r in runs]
         result["summary"] = summary(runs)
+    if args.theory:
+        result.update(_theory(config, args))
     result["seconds"] = time.perf_counter() - t0
     result["device"] = str(jax.devices()[0])
     if args.json:
         print(dump_json(result))
         return 0
-    _print(config, result, args)
+    if args.heads == "ridge":
+        _print_ridge(config, result, args)
+    else:
+        _print(config, result, args)
     return 0
+
+
+def _check_heads(args: argparse.Namespace) -> None:
+    """The head option and what it excludes; one-line errors naming the flag."""
+    from w2s.commands import InputError
+
+    if args.heads not in HEADS:
+        raise InputError(f"--heads: unknown head {args.heads!r} (known: {', '.join(HEADS)})")
+    if args.theory and args.heads != "ridge":
+        raise InputError("--theory: needs --heads ridge (the theory's model class: squared loss on +-1 labels)")
+    if args.theory and args.dataset != "tweets":
+        raise InputError(f"--theory: only for --dataset tweets (the pool's group moments), got {args.dataset!r}")
+    if args.curve_seeds < 2:
+        raise InputError(f"--curve-seeds: must be >= 2 (a standard error needs two seeds), got {args.curve_seeds}")
+    if args.heads == "ridge":
+        for flag, given in (("--labels", args.labels != "hard"), ("--p", args.p is not None),
+                            ("--q", args.q is not None)):  # fmt: skip
+            if given:
+                raise InputError(f"{flag}: does not apply to --heads ridge (no Enhanced-W2S; the student fits "
+                                 "the teacher's real-valued predictions)")  # fmt: skip
+
+
+def _theory(config, args: argparse.Namespace) -> dict:
+    """``curve`` (records of :func:`w2s.deep_theory.records`) for ``config.pair`` over eta_l in
+    {0.1, 0.3, 0.5} x eta_u in {0, 0.1, ..., 1}, and the z summaries."""
+    from w2s import deep_theory
+
+    seeds = list(range(args.seed, args.seed + args.curve_seeds))
+    c = deep_theory.curve(config.pair, seeds=seeds, size=config.size, n=config.n, N=config.N, n_val=config.n_val,
+                          n_bal=config.n_bal, eta_t=config.eta_t, ridge=config.l2)  # fmt: skip
+    return {
+        "curve": deep_theory.records(c),
+        "z_theory_vs_surrogate": deep_theory.z_summary(c["z_surrogate"]),
+        "z_theory_vs_measured": deep_theory.z_summary(c["z_measured"]),
+        "theory": {"pair": config.pair, "n_teacher": int(c["n_teacher"]), "N": int(c["N"]), "ridge": config.l2,
+                   "eta_t": config.eta_t, "curve_seeds": seeds, "gain": "teacher minus student mean squared error"},
+    }  # fmt: skip
+
+
+def _print_ridge(config, result: dict, args: argparse.Namespace) -> None:
+    weak, strong = config.backbones
+    print(
+        f"{config.dataset}: pair {config.pair} (teacher {weak}, student {strong}); "
+        f"ridge heads, ridge {result['ridge']:g}; "
+        f"teacher n={config.n - config.n_bal} eta_l={config.eta_l:g}, N={config.N} eta_u={config.eta_u:g}; "
+        f"seed {args.seed}; test: {result['test_draw']}"
+    )
+    print(f"{'':<10} {'mse@eta_t':>10} {'avg acc':>8} {'worst':>7}   per-group mse (y,a)=00 01 10 11")
+    for m in ("teacher", "w2s", "ceiling"):
+        r = result[m]
+        g = " ".join(f"{v:.3f}" for v in r["group_mse"])
+        print(f"{m:<10} {r['mse']:10.4f} {r['average']:8.4f} {r['worst_group']:7.4f}   {g}")
+    gn = result["gain"]
+    print(f"gain: mse {gn['mse']:+.4f} (teacher minus student), accuracy {gn['average']:+.4f}, "
+          f"worst group {gn['worst_group']:+.4f}")  # fmt: skip
+    if "curve" in result:
+        print(f"gain (mse) against eta_u, {len(result['theory']['curve_seeds'])} seeds: predicted | surrogate ± se | "
+              "measured ± se")  # fmt: skip
+        for rec in result["curve"]:
+            su, me = rec["surrogate"], rec["measured"]
+            print(f"  eta_l {rec['eta_l']:.1f} eta_u {rec['eta_u']:.1f}: {rec['predicted']:+.3f} | "
+                  f"{su['mean']:+.3f} ± {su['se']:.3f} | {me['mean']:+.3f} ± {me['se']:.3f}")  # fmt: skip
+        for name in ("z_theory_vs_surrogate", "z_theory_vs_measured"):
+            z = result[name]
+            print(f"{name}: median |z| {z['median']:.2f}, max |z| {z['max']:.2f} over {z['count']} points")
+    print(f"{result['seconds']:.1f} s on {result['device']}")
 
 
 def _print(config, result: dict, args: argparse.Namespace) -> None:
