@@ -243,6 +243,18 @@ def sim_note(p: dict[str, Any], trials: np.ndarray) -> str:
     return f"markers: simulation, $d_z = {p['sim']['d_z']}$, {int(trials[0])} trials, ±1 s.e."
 
 
+# ------------------------------------------------------------------------------------- docs
+def write_docs_block(docs: Path, marker: str, text: str, prog: str) -> None:
+    """Replace the text between ``docs``' ``marker`` markers with ``text``; a missing file or
+    marker stops ``prog`` with a one-line error."""
+    from w2s.markers import MarkersError, write_between
+
+    try:
+        write_between(docs, marker, text)
+    except MarkersError as e:
+        raise SystemExit(f"{prog}: error: {e}") from None
+
+
 # ------------------------------------------------------------------------------- deep path
 def deep_cell(config: dict[str, Any], *, seed: int) -> dict:
     """One cell of a deep figure (a :class:`w2s.sweep.Job`): :func:`simulate.deep.run_w2s` on the

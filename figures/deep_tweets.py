@@ -35,8 +35,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from w2s.markers import MarkersError, write_between
-
 from . import _common
 from ._common import cells_dir, deep_records
 
@@ -521,14 +519,6 @@ def plot(data, p: dict) -> dict:
             f"{NAME}_tables": f"# Deep path on airline tweets, size {p['size']!r}\n\n{tables(data)}"}  # fmt: skip
 
 
-def write_docs(text: str, docs: Path = DOCS) -> None:
-    """Replace the text between docs/deep.md's tweets markers with ``text``."""
-    try:
-        write_between(docs, "tweets", text)
-    except MarkersError as e:
-        raise SystemExit(f"deep_tweets: error: {e}") from None
-
-
 def _cli(argv=None) -> int:
     import argparse
 
@@ -555,7 +545,7 @@ def _cli(argv=None) -> int:
     )
     print(text)
     if args.write_docs:
-        write_docs(text)
+        _common.write_docs_block(DOCS, "tweets", text, "deep_tweets")
     return 0
 
 

@@ -29,8 +29,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from w2s.markers import MarkersError, write_between
-
 from . import _common
 
 NAME = "theory_vs_encoders"
@@ -215,14 +213,6 @@ def plot(data, p: dict) -> dict:
     return {NAME: fig, f"{NAME}_tables": f"# Theory vs encoders, size {p['size']!r}\n\n{tables(data, p)}"}
 
 
-def write_docs(text: str, docs: Path = DOCS) -> None:
-    """Replace the text between docs/deep.md's theory-vs-encoders markers with ``text``."""
-    try:
-        write_between(docs, "theory-vs-encoders", text)
-    except MarkersError as e:
-        raise SystemExit(f"theory_vs_encoders: error: {e}") from None
-
-
 def _cli(argv=None) -> int:
     import argparse
 
@@ -244,7 +234,7 @@ def _cli(argv=None) -> int:
     print(f"theory vs encoders, size {args.size}: {wall:.1f} s wall (data step per pair when computed: {per_pair})")
     print(text)
     if args.write_docs:
-        write_docs(text)
+        _common.write_docs_block(DOCS, "theory-vs-encoders", text, "theory_vs_encoders")
     return 0
 
 

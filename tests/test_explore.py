@@ -34,6 +34,8 @@ from w2s.cli import main
 from w2s.commands import explore as explore_command
 from w2s.markers import write_between
 
+from ._serve import wait_until_served
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -368,17 +370,7 @@ def _serve(log: Path, *extra: str):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"w2s explore did not serve {url}:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_served(url, proc, log, timeout=180)
         assert url in log.read_text().splitlines()[0]  # the command printed the URL
         yield url
     finally:

@@ -21,13 +21,14 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from w2s.markers import markers
+
+from ._serve import wait_until_served
 
 pytestmark = pytest.mark.slow
 
@@ -141,18 +142,7 @@ def test_explore_serves_the_app_from_the_installed_package(venv, outside):
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    page = r.read().decode()
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"w2s explore did not serve {url}:\n{log.read_text()}")
-            time.sleep(0.5)
+        page = wait_until_served(url, proc, log, timeout=240)
         assert "W2S phase-diagram explorer" in page  # the app's title: our app, not an error page
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
